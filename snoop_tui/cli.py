@@ -1,0 +1,164 @@
+"""The `snoop-tui` command: sub-commands, flags and exit codes.
+
+Every `SnoopError` ends the process with one line on stderr and the exit code from
+`snoop_tui.errors.EXIT_CODES`; no traceback reaches a supervisor's terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from snoop_tui import __version__
+from snoop_tui.errors import SnoopError
+from snoop_tui.logs import configure_logging
+from snoop_tui.platform import validate_conversation_id
+from snoop_tui.settings import Secret, Settings, load_settings
+
+COMMANDS = ("watch", "demo", "devices")
+
+DESCRIPTION = """\
+Listen in on a live AI-agent call from a terminal, as a hidden observer:
+the agent and caller can't see you or hear you.
+
+The API credential comes from ANYREACH_TOKEN (or ANYREACH_TOKEN_FILE, or the
+config file), never from the command line. ANYREACH_API_URL sets the platform
+(default https://api.anyreach.ai); ANYREACH_ORG is needed with pat_ tokens.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snoop-tui",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"snoop-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    watch = commands.add_parser(
+        "watch",
+        help="listen in on a live conversation (the default command)",
+        description="Open the snoop panel on a live conversation. Keys: l Listen, m Mute, x Stop.",
+    )
+    watch.add_argument("conversation_id", metavar="CONVERSATION_ID")
+    watch.add_argument("--api-url", help="platform API base URL (env ANYREACH_API_URL)")
+    watch.add_argument("--org", help="organization id for pat_ tokens (env ANYREACH_ORG)")
+    watch.add_argument("--timeout", type=float, help="seconds per platform request (default 10)")
+    _add_common(watch)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run a simulated call on a local stack and open the panel on it",
+        description="Start livekit-server, a local platform API and a simulated call on "
+        "127.0.0.1, open the panel on the call, and stop them all when the panel closes.",
+    )
+    _add_common(demo)
+
+    commands.add_parser("devices", help="list audio output devices")
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--output-device", help="audio output device, by name or index")
+    parser.add_argument("--log-file", help="write a debug log here (mode 0600, secrets redacted)")
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """A bare `snoop-tui CONVERSATION_ID` means `snoop-tui watch CONVERSATION_ID`."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in COMMANDS and "--version" not in argv:
+        return ["watch", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    if args.command is None:
+        _parser().print_help()
+        return 2
+    try:
+        if getattr(args, "log_file", None):
+            configure_logging(args.log_file)
+        if args.command == "devices":
+            return _devices()
+        if args.command == "demo":
+            return _demo(args)
+        return _watch(args)
+    except SnoopError as error:
+        return _report(error)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _report(error: SnoopError) -> int:
+    print(f"snoop-tui: {error.title}: {error.message}", file=sys.stderr)
+    return error.exit_code
+
+
+def _watch(args: argparse.Namespace) -> int:
+    overrides: dict[str, Any] = {
+        "api_url": args.api_url,
+        "org": args.org,
+        "request_timeout": args.timeout,
+        "output_device": args.output_device,
+    }
+    settings = load_settings(overrides)
+    settings.require_credential()
+    conversation_id = validate_conversation_id(args.conversation_id)
+    return _run_app(settings, conversation_id)
+
+
+def _run_app(settings: Settings, conversation_id: str) -> int:
+    from snoop_tui.app import make_app  # Textual loads only when a panel opens
+
+    app = make_app(settings, conversation_id)
+    app.run()
+    if app.failure is not None:
+        return _report(app.failure)
+    return app.return_code or 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from snoop_tui.app import make_app
+    from snoop_tui.demo.stack import LocalStack
+
+    async def run() -> int:
+        async with LocalStack() as stack:
+            settings = Settings(
+                api_url=stack.api_url,
+                credential=Secret(stack.credential),
+                output_device=args.output_device,
+            )
+            app = make_app(settings, stack.conversation_id)
+            await app.run_async()
+            if app.failure is not None:
+                return _report(app.failure)
+            return app.return_code or 0
+
+    return asyncio.run(run())
+
+
+def _devices() -> int:
+    from snoop_tui.audio import list_output_devices
+
+    devices = list_output_devices()
+    if not devices:
+        print('No audio output devices. See README: "Hearing the audio over SSH".')
+        return 0
+    for device in devices:
+        mark = "*" if device.is_default else " "
+        print(
+            f"{mark} {device.index:>3}  {device.name}  "
+            f"({device.hostapi}, {device.channels} ch, {device.default_samplerate:g} Hz)"
+        )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.captureWarnings(True)
+    sys.exit(main())

@@ -1,0 +1,382 @@
+"""A simulated support call, published into a LiveKit room the way LiveKit Agents does it.
+
+Two real participants join one room, each over its own connection and JWT: the agent
+(participant kind "agent") and the caller (kind "sip"). Each publishes a microphone track
+with a recognisable tone (agent 440 Hz, caller 660 Hz) shaped like syllables, audible
+only while that side speaks its turn. Transcripts go out as text streams on the topic
+`lk.transcription`: agent speech as one stream per segment written in word chunks, and
+caller speech as whole-text interim streams followed by one final stream, sent by the
+agent's connection on the caller's behalf (LiveKit Agents 1.x does exactly this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from livekit import api, rtc
+
+Role = Literal["agent", "caller"]
+Kind = Literal["agent", "sip"]
+TRANSCRIPTION_TOPIC = "lk.transcription"
+SAMPLE_RATE = 48000
+FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms
+TONE_HZ: dict[Role, float] = {"agent": 440.0, "caller": 660.0}
+SYLLABLE_HZ = 4.0
+AMPLITUDE = 0.3 * 32767
+# A short native queue keeps the audio within ~0.1 s of the transcript it belongs to.
+AUDIO_QUEUE_MS = 100
+CALLER_WORDS_PER_INTERIM = 2
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One thing one side says."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class PublishedSegment:
+    """A final transcript segment as it was published."""
+
+    segment_id: str
+    role: Role
+    text: str
+
+
+DEFAULT_SCRIPT: tuple[Turn, ...] = (
+    Turn("agent", "Thanks for calling Northwind Energy billing, this is Ava. How can I help?"),
+    Turn("caller", "Hi, my bill this month is almost twice what I usually pay."),
+    Turn("agent", "I'm sorry about that. Can you confirm the account holder's name and zip?"),
+    Turn("caller", "Sure, it's Dana Whitfield, nine four one one zero."),
+    Turn("agent", "Thank you, Dana. I see a charge of one hundred eighty-four dollars."),
+    Turn("caller", "Right, normally it's around ninety. Nothing changed at home."),
+    Turn("agent", "It looks like last month's meter reading was estimated, then corrected."),
+    Turn("caller", "So I'm paying for two months at once? Can I spread that out?"),
+    Turn("agent", "Yes, I can split the correction over three bills at no extra cost."),
+    Turn("caller", "That would help a lot, please do that."),
+    Turn("agent", "Done. You'll get a confirmation email today. Anything else I can help with?"),
+    Turn("caller", "No, that's everything. Thank you so much."),
+)
+
+
+def tone_frame(role: Role, first_sample: int, speaking: bool) -> rtc.AudioFrame:
+    """Ten milliseconds of a role's syllable-shaped tone, or of silence."""
+    if not speaking:
+        return rtc.AudioFrame.create(SAMPLE_RATE, 1, FRAME_SAMPLES)
+    t = (first_sample + np.arange(FRAME_SAMPLES)) / SAMPLE_RATE
+    envelope = 0.5 * (1.0 - np.cos(2.0 * math.pi * SYLLABLE_HZ * t))
+    wave = AMPLITUDE * (0.15 + 0.85 * envelope) * np.sin(2.0 * math.pi * TONE_HZ[role] * t)
+    samples = wave.astype(np.int16)
+    return rtc.AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME_SAMPLES)
+
+
+def participant_token(
+    api_key: str, api_secret: str, room_name: str, identity: str, name: str, kind: Kind
+) -> str:
+    """A JWT for one side of the call: joins, publishes audio and data."""
+    grants = api.VideoGrants(room_join=True, room=room_name)
+    return (
+        api.AccessToken(api_key, api_secret)
+        .with_identity(identity)
+        .with_name(name)
+        .with_kind(kind)
+        .with_grants(grants)
+        .to_jwt()
+    )
+
+
+class SimulatedCall:
+    """An agent and a caller talking through a script in one LiveKit room."""
+
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        api_secret: str,
+        room_name: str,
+        script: Sequence[Turn] = DEFAULT_SCRIPT,
+        *,
+        loops: int | None = 1,
+        words_per_second: float = 4.0,
+        pause_between_turns: float = 0.6,
+        continuous_audio: bool = False,
+        end_by_agent_leaving: bool = True,
+        caller_identity: str = "sip_+15550100",
+        caller_leave_delay: float = 0.5,
+        script_gate: asyncio.Event | None = None,
+    ) -> None:
+        self.url = url
+        self.room_name = room_name
+        self.script = tuple(script)
+        self.loops = loops
+        self.words_per_second = words_per_second
+        self.pause_between_turns = pause_between_turns
+        self.continuous_audio = continuous_audio
+        self.end_by_agent_leaving = end_by_agent_leaving
+        self.caller_leave_delay = caller_leave_delay
+        self.script_gate = script_gate
+        self.agent_identity = f"agent-{room_name}"
+        self.caller_identity = caller_identity
+        self._api_key = api_key
+        self._api_secret = api_secret
+
+        self.published_finals: list[PublishedSegment] = []
+        self.seen_participants: list[str] = []
+        self.started = asyncio.Event()
+        self.agent_left = asyncio.Event()
+        self.finished = asyncio.Event()
+
+        self._stopping = asyncio.Event()
+        self._speaking: dict[Role, bool] = {"agent": False, "caller": False}
+        self._rooms: dict[Role, rtc.Room] = {}
+        self._sources: dict[Role, rtc.AudioSource] = {}
+        self._track_sids: dict[Role, str] = {}
+        self._audio_tasks: list[asyncio.Task[None]] = []
+        self._audio_done = False
+        self._segment_counter = 0
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Join, talk through the script `loops` times, end the call, and clean up."""
+        try:
+            await self._join("agent", "Agent", "agent")
+            await self._join("caller", "Caller", "sip")
+            self.started.set()
+            if self.script_gate is not None:
+                await self._wait_or_stop(self.script_gate)
+            await self._talk()
+            if self.end_by_agent_leaving and not self._stopping.is_set():
+                await self.leave_agent()
+                await self._sleep(self.caller_leave_delay)
+            else:
+                await self._stopping.wait()
+        finally:
+            await self._teardown()
+
+    def request_stop(self) -> None:
+        """Ask a running call to end soon (safe from a signal handler)."""
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """End the call now and wait until both participants have left."""
+        self.request_stop()
+        if self._rooms or self.started.is_set():
+            await self.finished.wait()
+
+    async def leave_agent(self) -> None:
+        """The agent disconnects, which is how the platform sees a call end."""
+        if self.agent_left.is_set():
+            return
+        self.agent_left.set()
+        self._speaking["agent"] = False
+        room = self._rooms.get("agent")
+        if room is not None:
+            await room.disconnect()
+
+    # -- joining and audio -----------------------------------------------------------
+
+    async def _join(self, role: Role, name: str, kind: Kind) -> None:
+        identity = self.agent_identity if role == "agent" else self.caller_identity
+        token = participant_token(
+            self._api_key, self._api_secret, self.room_name, identity, name, kind
+        )
+        room = rtc.Room()
+        room.on("participant_connected", self._on_participant_connected)
+        self._rooms[role] = room
+        await room.connect(self.url, token, rtc.RoomOptions(auto_subscribe=False))
+        source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=AUDIO_QUEUE_MS)
+        self._sources[role] = source
+        track = rtc.LocalAudioTrack.create_audio_track(f"{role}-microphone", source)
+        options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
+        publication = await room.local_participant.publish_track(track, options)
+        self._track_sids[role] = publication.sid
+        self._audio_tasks.append(asyncio.create_task(self._play(role, source)))
+
+    def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
+        self.seen_participants.append(participant.identity)
+
+    async def _play(self, role: Role, source: rtc.AudioSource) -> None:
+        sample = 0
+        while not self._audio_done:
+            speaking = self.continuous_audio or self._speaking[role]
+            await source.capture_frame(tone_frame(role, sample, speaking))
+            sample += FRAME_SAMPLES
+
+    async def _teardown(self) -> None:
+        # Let each capture in flight complete: a cancelled one leaves a native callback
+        # pending that fails loudly once the process exits.
+        self._audio_done = True
+        if self._audio_tasks:
+            _, late = await asyncio.wait(self._audio_tasks, timeout=1.0)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*self._audio_tasks, return_exceptions=True)
+        self._audio_tasks.clear()
+        self.agent_left.set()
+        for role in ("agent", "caller"):
+            room = self._rooms.pop(role, None)
+            if room is not None:
+                await room.disconnect()
+        for source in self._sources.values():
+            await source.aclose()
+        self._sources.clear()
+        self.finished.set()
+
+    # -- the conversation ------------------------------------------------------------
+
+    async def _talk(self) -> None:
+        loop_number = 0
+        while self.loops is None or loop_number < self.loops:
+            for index, turn in enumerate(self.script):
+                if self._halted():
+                    return
+                if loop_number or index:
+                    await self._sleep(self.pause_between_turns)
+                try:
+                    if turn.role == "agent":
+                        await self._agent_turn(turn.text)
+                    else:
+                        await self._caller_turn(turn.text)
+                except Exception:
+                    if self._halted():
+                        return  # the agent left mid-sentence; its connection is gone
+                    raise
+            loop_number += 1
+
+    def _next_segment_id(self) -> str:
+        self._segment_counter += 1
+        return f"SG_{self._segment_counter:04d}"
+
+    def _attributes(self, segment_id: str, role: Role, final: bool) -> dict[str, str]:
+        return {
+            "lk.segment_id": segment_id,
+            "lk.transcription_final": "true" if final else "false",
+            "lk.transcribed_track_id": self._track_sids[role],
+        }
+
+    async def _agent_turn(self, text: str) -> None:
+        """One stream for the segment, appended word by word, closed as final."""
+        segment_id = self._next_segment_id()
+        publisher = self._rooms["agent"].local_participant
+        writer = await publisher.stream_text(
+            topic=TRANSCRIPTION_TOPIC, attributes=self._attributes(segment_id, "agent", False)
+        )
+        self._speaking["agent"] = True
+        try:
+            for index, word in enumerate(text.split()):
+                await writer.write(word if index == 0 else f" {word}")
+                if await self._sleep(1.0 / self.words_per_second):
+                    await writer.aclose()
+                    return
+        finally:
+            self._speaking["agent"] = False
+        final = self._attributes(segment_id, "agent", True)
+        del final["lk.segment_id"]
+        await writer.aclose(attributes=final)
+        self.published_finals.append(PublishedSegment(segment_id, "agent", text))
+
+    async def _caller_turn(self, text: str) -> None:
+        """Whole-text interim streams as the caller speaks, then one final stream."""
+        segment_id = self._next_segment_id()
+        words = text.split()
+        self._speaking["caller"] = True
+        try:
+            for count in range(1, len(words) + 1):
+                if await self._sleep(1.0 / self.words_per_second):
+                    return
+                if count % CALLER_WORDS_PER_INTERIM == 0 and count < len(words):
+                    await self._send_caller_text(segment_id, " ".join(words[:count]), False)
+        finally:
+            self._speaking["caller"] = False
+        await self._send_caller_text(segment_id, text, True)
+        self.published_finals.append(PublishedSegment(segment_id, "caller", text))
+
+    async def _send_caller_text(self, segment_id: str, text: str, final: bool) -> None:
+        publisher = self._rooms["agent"].local_participant
+        writer = await publisher.stream_text(
+            topic=TRANSCRIPTION_TOPIC,
+            attributes=self._attributes(segment_id, "caller", final),
+            sender_identity=self.caller_identity,
+        )
+        await writer.write(text)
+        await writer.aclose()
+
+    # -- waiting that ends early when the call is stopped ----------------------------
+
+    def _halted(self) -> bool:
+        return self._stopping.is_set() or self.agent_left.is_set()
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep, returning True early if the call is being stopped."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=max(seconds, 0.0))
+            return True
+        except TimeoutError:
+            return self._halted()
+
+    async def _wait_or_stop(self, event: asyncio.Event) -> None:
+        waiters = {
+            asyncio.ensure_future(event.wait()),
+            asyncio.ensure_future(self._stopping.wait()),
+        }
+        _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in pending:
+            waiter.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _run_from_args(args: argparse.Namespace) -> None:
+    call = SimulatedCall(
+        args.url,
+        args.api_key,
+        args.api_secret,
+        args.room,
+        loops=None if args.forever else args.loops,
+        words_per_second=args.wps,
+        continuous_audio=args.continuous_audio,
+    )
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, call.request_stop)
+    runner = asyncio.create_task(call.run())
+    started = asyncio.create_task(call.started.wait())
+    await asyncio.wait({runner, started}, return_when=asyncio.FIRST_COMPLETED)
+    if call.started.is_set():
+        print(f"call running in room {args.room}", flush=True)
+    started.cancel()
+    await runner
+    print("call ended", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m snoop_tui.demo.call",
+        description="Play a simulated support call into a LiveKit room.",
+    )
+    parser.add_argument("--url", required=True, help="LiveKit ws:// URL")
+    parser.add_argument("--api-key", required=True)
+    parser.add_argument("--api-secret", required=True)
+    parser.add_argument("--room", required=True, help="room name")
+    repeat = parser.add_mutually_exclusive_group()
+    repeat.add_argument("--loops", type=int, default=1, help="times to play the script")
+    repeat.add_argument("--forever", action="store_true", help="repeat the script until stopped")
+    parser.add_argument("--wps", type=float, default=4.0, help="words per second")
+    parser.add_argument("--continuous-audio", action="store_true", help="both sides always sound")
+    args = parser.parse_args(argv)
+    asyncio.run(_run_from_args(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""A real livekit-server on 127.0.0.1, started in a temp dir for the demo and the tests.
+
+The server binds only the loopback interface: HTTP/WebSocket on one free TCP port, media
+on a small free UDP range, and no RTC TCP port (it would otherwise bind every interface).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from types import TracebackType
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BINARY_ENV = "SNOOP_LIVEKIT_SERVER"
+UDP_RANGE_SIZE = 100
+_HOST = "127.0.0.1"
+
+
+class LiveKitServerError(RuntimeError):
+    """The local livekit-server could not be found or did not come up."""
+
+
+def find_livekit_server() -> Path:
+    """Locate the binary: $SNOOP_LIVEKIT_SERVER, then <repo>/.tools/bin, then PATH."""
+    from_env = os.environ.get(BINARY_ENV)
+    if from_env:
+        path = Path(from_env)
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+        raise LiveKitServerError(f"{BINARY_ENV}={from_env} is not an executable file.")
+    local = REPO_ROOT / ".tools" / "bin" / "livekit-server"
+    if local.is_file() and os.access(local, os.X_OK):
+        return local
+    on_path = shutil.which("livekit-server")
+    if on_path:
+        return Path(on_path)
+    raise LiveKitServerError(
+        "livekit-server was not found. Run scripts/setup to build it into .tools/bin, "
+        f"or point {BINARY_ENV} at a livekit-server binary."
+    )
+
+
+def free_tcp_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing is listening on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((_HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _udp_range_is_free(start: int, size: int) -> bool:
+    sockets: list[socket.socket] = []
+    try:
+        for port in range(start, start + size):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sockets.append(sock)
+            sock.bind((_HOST, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def free_udp_range(size: int = UDP_RANGE_SIZE) -> tuple[int, int]:
+    """A run of `size` UDP ports on 127.0.0.1 that are all free, as (first, last)."""
+    # Below Linux's default ephemeral range (32768+), so client sockets rarely collide.
+    for _ in range(200):
+        start = 20000 + secrets.randbelow(12000 // size) * size
+        if _udp_range_is_free(start, size):
+            return start, start + size - 1
+    raise LiveKitServerError(f"No free range of {size} UDP ports on {_HOST}.")
+
+
+def render_config(http_port: int, udp_range: tuple[int, int], api_key: str, api_secret: str) -> str:
+    """The server's YAML config: loopback only, explicit keys."""
+    return f"""\
+port: {http_port}
+bind_addresses: ["{_HOST}"]
+rtc:
+  tcp_port: 0
+  port_range_start: {udp_range[0]}
+  port_range_end: {udp_range[1]}
+  use_external_ip: false
+  enable_loopback_candidate: true
+  node_ip: {_HOST}
+  interfaces:
+    includes: ["lo"]
+keys:
+  {api_key}: {api_secret}
+logging:
+  level: info
+"""
+
+
+def _answers(http_url: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(http_url, timeout=1.0) as response:
+            return int(response.status) < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except OSError:
+        return False
+
+
+class LocalLiveKitServer:
+    """A livekit-server process bound to 127.0.0.1, stopped by its own pid."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "devkey",
+        api_secret: str | None = None,
+        binary: Path | None = None,
+        startup_timeout: float = 20.0,
+    ) -> None:
+        self.api_key = api_key
+        self.api_secret = api_secret or secrets.token_hex(24)
+        if len(self.api_secret) < 32:
+            raise ValueError("livekit-server needs an API secret of at least 32 characters.")
+        self._binary = binary
+        self._startup_timeout = startup_timeout
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._http_port: int | None = None
+        self._udp_range: tuple[int, int] | None = None
+
+    @property
+    def http_port(self) -> int:
+        if self._http_port is None:
+            raise LiveKitServerError("livekit-server has not been started.")
+        return self._http_port
+
+    @property
+    def url(self) -> str:
+        return f"ws://{_HOST}:{self.http_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{_HOST}:{self.http_port}"
+
+    @property
+    def pid(self) -> int:
+        if self._process is None:
+            raise LiveKitServerError("livekit-server is not running.")
+        return self._process.pid
+
+    @property
+    def workdir(self) -> Path:
+        if self._tmp is None:
+            raise LiveKitServerError("livekit-server has not been started.")
+        return Path(self._tmp.name)
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "livekit-server.log"
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> LocalLiveKitServer:
+        """Start the server (on fresh ports the first time) and wait until it answers."""
+        if self.is_running():
+            return self
+        binary = self._binary or find_livekit_server()
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="snoop-livekit-")
+        if self._http_port is None or self._udp_range is None:
+            self._http_port = free_tcp_port()
+            self._udp_range = free_udp_range()
+        config = self.workdir / "livekit.yaml"
+        config.write_text(
+            render_config(self._http_port, self._udp_range, self.api_key, self.api_secret)
+        )
+        with open(self.log_path, "ab") as log:
+            self._process = subprocess.Popen(
+                [str(binary), "--config", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,  # a Ctrl-C in the terminal is ours to pass on
+            )
+        self._wait_until_answering()
+        return self
+
+    def _wait_until_answering(self) -> None:
+        deadline = time.monotonic() + self._startup_timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise LiveKitServerError(
+                    f"livekit-server exited with code {self._process.returncode}; "
+                    f"see {self.log_path}"
+                )
+            if _answers(self.http_url):
+                return
+            time.sleep(0.05)
+        self.stop(cleanup=False)
+        raise LiveKitServerError(
+            f"livekit-server did not answer within {self._startup_timeout:.0f}s; "
+            f"see {self.log_path}"
+        )
+
+    def stop(self, *, cleanup: bool = True) -> None:
+        """Stop the process by its pid (terminate, wait, then kill); drop the temp dir."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            try:
+                process.send_signal(signal.SIGCONT)  # a paused server cannot handle SIGTERM
+            except ProcessLookupError:
+                pass
+            # A first SIGTERM drains rooms and can take a long time; a second one forces exit.
+            for grace in (1.0, 5.0):
+                process.terminate()
+                try:
+                    process.wait(timeout=grace)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+            else:
+                process.kill()
+                process.wait(timeout=10)
+        if cleanup and self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports, as a server that crashed and came back."""
+        self.stop(cleanup=False)
+        self._wait_for_port_release()
+        self.start()
+
+    def _wait_for_port_release(self) -> None:
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    sock.bind((_HOST, self.http_port))
+                    return
+                except OSError:
+                    time.sleep(0.05)
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open but nothing answers."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Thaw a paused server (SIGCONT)."""
+        os.kill(self.pid, signal.SIGCONT)
+
+    def __enter__(self) -> LocalLiveKitServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,424 @@
+"""A local AnyReach platform API on 127.0.0.1 that mints real LiveKit listener tokens.
+
+It answers exactly what the platform documents (listener token, one conversation, a list
+of conversations, and their errors), plus a local-only `/_local` admin surface that the
+demo and the tests use to create conversations, end them, inject faults and count calls.
+Credentials and tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from livekit import api
+
+ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
+LISTENABLE_STATUSES = frozenset({"triggered", "ringing", "in_progress"})
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "transferred", "unanswered"})
+ALL_STATUSES = ACTIVE_STATUSES | TERMINAL_STATUSES
+READ = "conversations:read"
+READ_SENSITIVE = "conversations:read_sensitive"
+MANAGE = "conversations:manage"
+DEMO_ORG = "org_demo"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a bearer credential is allowed to do, and for which organisation."""
+
+    org_id: str
+    scopes: frozenset[str]
+
+
+DEMO_CREDENTIALS: Mapping[str, Credential] = {
+    "ak_demo_sensitive": Credential(DEMO_ORG, frozenset({READ, READ_SENSITIVE})),
+    "ak_demo_manage": Credential(DEMO_ORG, frozenset({MANAGE})),
+    "ak_demo_readonly": Credential(DEMO_ORG, frozenset({READ})),
+    "pat_demo_sensitive": Credential(DEMO_ORG, frozenset({READ, READ_SENSITIVE})),
+}
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now() -> str:
+    return _iso(dt.datetime.now(dt.UTC))
+
+
+@dataclass
+class Conversation:
+    """One conversation as the platform stores it; `fault` is local-only."""
+
+    id: str
+    status: str = "in_progress"
+    room_name: str | None = None
+    fault: str | None = None
+    agent_id: str = "agent_demo"
+    agent_name: str = "Billing Assistant"
+    agent_number: str = "+15550199"
+    user_id: str = "+15550100"
+    channel: str = "telephone"
+    direction: str = "inbound"
+    duration: int = 0
+    created_at: str = field(default_factory=_now)
+    updated_at: str = field(default_factory=_now)
+
+    def to_public_json(self) -> dict[str, Any]:
+        """The documented shape, without the local-only fields."""
+        return {
+            "id": self.id,
+            "agent": {"id": self.agent_id, "name": self.agent_name},
+            "agent_number": self.agent_number,
+            "user_id": self.user_id,
+            "channel": self.channel,
+            "direction": self.direction,
+            "duration": self.duration,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "status": self.status,
+        }
+
+
+_CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"id"}
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One answered request: never headers, never bodies."""
+
+    method: str
+    path: str
+    status: int
+
+
+@dataclass
+class PlatformState:
+    """Everything the local platform knows: LiveKit keys, credentials, conversations."""
+
+    livekit_url: str
+    api_key: str
+    api_secret: str
+    credentials: Mapping[str, Credential] = field(default_factory=lambda: dict(DEMO_CREDENTIALS))
+    conversations: dict[str, Conversation] = field(default_factory=dict)
+    token_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    slow_seconds: float = 30.0
+    requests: list[RequestRecord] = field(default_factory=list)
+    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+STATE: web.AppKey[PlatformState] = web.AppKey("state", PlatformState)
+
+
+def _error(status: int, detail: str) -> web.Response:
+    return web.json_response({"detail": detail}, status=status)
+
+
+def _authenticate(request: web.Request, state: PlatformState) -> Credential | web.Response:
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        return _error(401, "Missing bearer credential.")
+    credential = state.credentials.get(secret.strip())
+    if credential is None:
+        return _error(401, "Invalid credential.")
+    org = request.headers.get("X-Anyreach-Org")
+    if secret.startswith("pat_") and not org:
+        return _error(401, "Personal access tokens need the X-Anyreach-Org header.")
+    if org is not None and org != credential.org_id:
+        return _error(401, "The credential does not belong to that organization.")
+    return credential
+
+
+def _authorize(
+    request: web.Request, state: PlatformState, any_of: frozenset[str]
+) -> Credential | web.Response:
+    credential = _authenticate(request, state)
+    if isinstance(credential, web.Response):
+        return credential
+    if not credential.scopes & any_of:
+        needed = " or ".join(sorted(any_of))
+        return _error(403, f"The credential lacks the scope {needed}.")
+    return credential
+
+
+def mint_listener_token(
+    state: PlatformState, room_name: str, **grant_overrides: bool
+) -> tuple[str, dt.datetime]:
+    """A real LiveKit JWT for a hidden, subscribe-only observer; returns (jwt, expiry).
+
+    `grant_overrides` exist only for the unsafe-token faults."""
+    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + state.token_ttl
+    grants = api.VideoGrants(
+        room_join=True,
+        room=room_name,
+        can_subscribe=True,
+        can_publish=False,
+        can_publish_data=False,
+        hidden=True,
+    )
+    for name, value in grant_overrides.items():
+        setattr(grants, name, value)
+    token = (
+        api.AccessToken(state.api_key, state.api_secret)
+        .with_identity(f"observer-{secrets.token_hex(6)}")
+        .with_name("Supervisor")
+        .with_ttl(state.token_ttl)
+        .with_grants(grants)
+        .to_jwt()
+    )
+    return token, expires
+
+
+_READ_SCOPES = frozenset({READ, READ_SENSITIVE, MANAGE})
+_LISTEN_SCOPES = frozenset({READ_SENSITIVE, MANAGE})
+_BAD_GATEWAY_PAGE = (
+    "<html><head><title>502 Bad Gateway</title></head>"
+    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
+)
+# Faults a conversation can carry, applied by the listener-token endpoint only.
+_BROKEN_RESPONSES: dict[str, Callable[[], web.Response]] = {
+    "http_500": lambda: _error(500, "Internal server error."),
+    "http_502_html": lambda: web.Response(
+        status=502, text=_BAD_GATEWAY_PAGE, content_type="text/html"
+    ),
+    "not_json": lambda: web.Response(status=200, text="<<not json>>", content_type="text/plain"),
+}
+_UNSAFE_GRANTS: dict[str, dict[str, bool]] = {
+    "publisher_token": {"can_publish": True},
+    "publish_data_token": {"can_publish_data": True},
+    "visible_token": {"hidden": False},
+}
+FAULTS = frozenset({*_BROKEN_RESPONSES, *_UNSAFE_GRANTS, "missing_fields", "wrong_types", "slow"})
+
+
+async def listener_token(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    auth = _authorize(request, state, _LISTEN_SCOPES)
+    if isinstance(auth, web.Response):
+        return auth
+    conversation = state.conversations.get(request.match_info["conversation_id"])
+    if conversation is None:
+        return _error(404, "Conversation not found.")
+    if conversation.status not in LISTENABLE_STATUSES:
+        return _error(409, f"Conversation is not active (status {conversation.status}).")
+    if conversation.room_name is None:
+        return _error(404, "Conversation has no live room.")
+    fault = conversation.fault or ""
+    if fault in _BROKEN_RESPONSES:
+        return _BROKEN_RESPONSES[fault]()
+    if fault == "slow":
+        try:
+            await asyncio.wait_for(state.shutting_down.wait(), timeout=state.slow_seconds)
+            return _error(503, "Shutting down.")
+        except TimeoutError:
+            pass
+    token, expires = mint_listener_token(
+        state, conversation.room_name, **_UNSAFE_GRANTS.get(fault, {})
+    )
+    body: dict[str, Any] = {
+        "url": state.livekit_url,
+        "token": token,
+        "room_name": conversation.room_name,
+        "expires_at": _iso(expires),
+    }
+    if fault == "missing_fields":
+        del body["token"]
+    if fault == "wrong_types":
+        body["url"] = 42
+    return web.json_response(body)
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    auth = _authorize(request, state, _READ_SCOPES)
+    if isinstance(auth, web.Response):
+        return auth
+    conversation = state.conversations.get(request.match_info["conversation_id"])
+    if conversation is None:
+        return _error(404, "Conversation not found.")
+    return web.json_response(conversation.to_public_json())
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    auth = _authorize(request, state, _READ_SCOPES)
+    if isinstance(auth, web.Response):
+        return auth
+    wanted: dict[str, set[str]] = {}
+    for name in ("status", "direction", "channel", "agent_id", "user_id"):
+        values = {v for raw in request.query.getall(name, []) for v in raw.split(",") if v}
+        if values:
+            wanted[name] = values
+    found = [
+        c.to_public_json()
+        for c in state.conversations.values()
+        if all(str(getattr(c, name)) in values for name, values in wanted.items())
+    ]
+    return web.json_response(found)
+
+
+async def _read_fields(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        data = await request.json()
+    except json.JSONDecodeError:
+        return _error(400, "Body must be JSON.")
+    if not isinstance(data, dict):
+        return _error(400, "Body must be a JSON object.")
+    data.pop("id", None)
+    unknown = set(data) - _CONVERSATION_FIELDS
+    if unknown:
+        return _error(400, f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if "status" in data and data["status"] not in ALL_STATUSES:
+        return _error(400, f"Unknown status {data['status']!r}.")
+    if data.get("fault") is not None and data["fault"] not in FAULTS:
+        return _error(400, f"Unknown fault {data['fault']!r}.")
+    return data
+
+
+async def put_conversation(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    data = await _read_fields(request)
+    if isinstance(data, web.Response):
+        return data
+    conversation_id = request.match_info["conversation_id"]
+    conversation = Conversation(id=conversation_id, **data)
+    state.conversations[conversation_id] = conversation
+    return web.json_response(asdict(conversation))
+
+
+async def patch_conversation(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    data = await _read_fields(request)
+    if isinstance(data, web.Response):
+        return data
+    conversation_id = request.match_info["conversation_id"]
+    current = state.conversations.get(conversation_id)
+    if current is None:
+        return _error(404, "Conversation not found.")
+    updated = replace(current, **data, updated_at=_now())
+    state.conversations[conversation_id] = updated
+    return web.json_response(asdict(updated))
+
+
+async def list_requests(request: web.Request) -> web.Response:
+    return web.json_response([asdict(r) for r in request.app[STATE].requests])
+
+
+async def clear_requests(request: web.Request) -> web.Response:
+    request.app[STATE].requests.clear()
+    return web.json_response([])
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Keep method, path and status of each request (never headers: they hold secrets)."""
+    state = request.app[STATE]
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        if request.path != "/_local/requests":
+            state.requests.append(RequestRecord(request.method, request.path, status))
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    app[STATE].shutting_down.set()
+
+
+def make_app(state: PlatformState) -> web.Application:
+    """The aiohttp application serving `state`."""
+    app = web.Application(middlewares=[record_requests])
+    app[STATE] = state
+    app.on_shutdown.append(_on_shutdown)
+    conv = "/core/conversations/{conversation_id}"
+    app.router.add_post(conv + "/listener-token", listener_token)
+    app.router.add_get(conv, get_conversation)
+    app.router.add_get("/core/conversations", list_conversations)
+    local = "/_local/conversations/{conversation_id}"
+    app.router.add_put(local, put_conversation)
+    app.router.add_patch(local, patch_conversation)
+    app.router.add_get("/_local/requests", list_requests)
+    app.router.add_delete("/_local/requests", clear_requests)
+    return app
+
+
+async def start_platform_api(
+    state: PlatformState, host: str = "127.0.0.1", port: int = 0
+) -> tuple[web.AppRunner, str]:
+    """Serve `state` in this event loop; returns the runner (cleanup() stops it) and base URL."""
+    runner = web.AppRunner(
+        make_app(state), access_log=None, handle_signals=False, shutdown_timeout=5.0
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound_port = int(runner.addresses[0][1])
+    return runner, f"http://{host}:{bound_port}"
+
+
+def _write_port_file(path: Path, port: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{port}\n")
+    os.replace(tmp, path)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    state = PlatformState(
+        livekit_url=args.livekit_url,
+        api_key=args.api_key,
+        api_secret=args.api_secret,
+        token_ttl=dt.timedelta(seconds=args.token_ttl),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    runner, base_url = await start_platform_api(state, port=args.port)
+    try:
+        if args.port_file is not None:
+            _write_port_file(Path(args.port_file), int(base_url.rsplit(":", 1)[1]))
+        print(f"listening on {base_url}", flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m snoop_tui.demo.platform_api",
+        description="Serve the local AnyReach platform API on 127.0.0.1.",
+    )
+    parser.add_argument("--livekit-url", required=True, help="ws:// URL handed to listeners")
+    parser.add_argument("--api-key", required=True, help="LiveKit API key for minting tokens")
+    parser.add_argument("--api-secret", required=True, help="LiveKit API secret")
+    parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one)")
+    parser.add_argument("--port-file", help="write the bound port to this file")
+    parser.add_argument("--token-ttl", type=int, default=600, help="listener token TTL, seconds")
+    args = parser.parse_args(argv)
+    asyncio.run(_serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""Client for the AnyReach platform API: listener tokens and conversations.
+
+Every httpx error is converted here into a `PlatformError` with a message a
+supervisor can act on (as httpx itself maps httpcore's errors at its boundary),
+so callers never see a dependency's exception or a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from snoop_tui.errors import (
+    BadPlatformResponse,
+    ConfigError,
+    ConversationNotActive,
+    ConversationNotFound,
+    MissingScope,
+    PlatformError,
+    PlatformTimeout,
+    PlatformUnavailable,
+    PlatformUnreachable,
+    Unauthorized,
+)
+from snoop_tui.settings import Secret, Settings
+
+ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
+TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "transferred", "unanswered"})
+MAX_BODY_BYTES = 256 * 1024
+"""A listener-token or conversation body is a few hundred bytes; read no more than this."""
+
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class ListenerGrant:
+    """What the listener-token endpoint returns: where to join, and the token to join with."""
+
+    url: str
+    token: Secret
+    room_name: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    status: str
+    agent_name: str | None = None
+    user_id: str | None = None
+    channel: str | None = None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+def validate_conversation_id(conversation_id: str) -> str:
+    if not _CONVERSATION_ID.match(conversation_id):
+        raise ConfigError(
+            "That does not look like a conversation id (letters, digits, '_', '-', '.', ':'; "
+            "up to 128 characters)."
+        )
+    return conversation_id
+
+
+class PlatformClient:
+    """Talks to the platform API with one `httpx.AsyncClient`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retries: int = 2,
+        backoff: float = 0.5,
+    ) -> None:
+        credential = settings.require_credential()
+        headers = {
+            "Authorization": f"Bearer {credential.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": "snoop-tui",
+        }
+        if settings.org:
+            headers["X-Anyreach-Org"] = settings.org
+        self._settings = settings
+        self._retries = retries
+        self._backoff = backoff
+        self._client = httpx.AsyncClient(
+            base_url=settings.api_url,
+            headers=headers,
+            timeout=httpx.Timeout(settings.request_timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> PlatformClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def listener_token(self, conversation_id: str) -> ListenerGrant:
+        """Ask for a subscribe-only, hidden token for the call's LiveKit room."""
+        path = self._settings.listener_token_path.format(
+            conversation_id=quote(validate_conversation_id(conversation_id), safe="")
+        )
+        body = await self._request("POST", path, conversation_id, json={})
+        return _parse_listener_grant(body)
+
+    async def conversation(self, conversation_id: str) -> Conversation:
+        path = self._settings.conversation_path.format(
+            conversation_id=quote(validate_conversation_id(conversation_id), safe="")
+        )
+        body = await self._request("GET", path, conversation_id)
+        return _parse_conversation(body)
+
+    async def _request(
+        self, method: str, path: str, conversation_id: str, json: Any = None
+    ) -> Mapping[str, Any]:
+        attempt = 0
+        while True:
+            try:
+                status, raw, retry_after = await self._send(method, path, json)
+            except PlatformError as exc:
+                if attempt >= self._retries or not isinstance(exc, PlatformUnreachable):
+                    raise
+                delay = self._backoff * 2**attempt
+            else:
+                if status < 400:
+                    return _decode_json_object(raw)
+                error = _status_error(status, conversation_id)
+                if attempt >= self._retries or not (status == 429 or status >= 500):
+                    raise error
+                delay = retry_after if retry_after is not None else self._backoff * 2**attempt
+            attempt += 1
+            await asyncio.sleep(min(delay, 30.0))
+
+    async def _send(self, method: str, path: str, json: Any) -> tuple[int, bytes, float | None]:
+        try:
+            async with self._client.stream(method, path, json=json) as response:
+                raw = bytearray()
+                async for chunk in response.aiter_bytes():
+                    raw += chunk
+                    if len(raw) > MAX_BODY_BYTES:
+                        raise BadPlatformResponse(
+                            "The platform sent an unexpectedly large response; refusing to read it."
+                        )
+                return response.status_code, bytes(raw), _retry_after(response.headers)
+        except httpx.TimeoutException:
+            raise PlatformTimeout(
+                f"The platform at {self._settings.api_url} did not answer within "
+                f"{self._settings.request_timeout:g} s."
+            ) from None
+        except httpx.TransportError:
+            raise PlatformUnreachable(
+                f"Cannot reach the platform at {self._settings.api_url}. "
+                "Check the network and ANYREACH_API_URL."
+            ) from None
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _status_error(status: int, conversation_id: str) -> PlatformError:
+    if status == 401:
+        return Unauthorized(
+            "The platform refused the credential (401). Check ANYREACH_TOKEN; a pat_ token "
+            "also needs ANYREACH_ORG."
+        )
+    if status == 403:
+        return MissingScope(
+            "Your credential may not listen to live calls (403). It needs the scope "
+            "conversations:read_sensitive or conversations:manage."
+        )
+    if status == 404:
+        return ConversationNotFound(
+            f"Conversation {conversation_id} was not found, or it has no live call room (404)."
+        )
+    if status == 409:
+        return ConversationNotActive(
+            f"Conversation {conversation_id} is not active (409): only calls that are "
+            "triggered, ringing or in progress can be listened to."
+        )
+    if status == 429:
+        return PlatformUnavailable("The platform is rate limiting requests (429). Try again soon.")
+    if status >= 500:
+        return PlatformUnavailable(f"The platform failed ({status}). Try again in a moment.")
+    return BadPlatformResponse(f"The platform answered with an unexpected status ({status}).")
+
+
+def _decode_json_object(raw: bytes) -> Mapping[str, Any]:
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadPlatformResponse(
+            "The platform's answer was not JSON. Check ANYREACH_API_URL points at the API."
+        ) from None
+    if not isinstance(body, dict):
+        raise BadPlatformResponse("The platform's answer was not a JSON object.")
+    return body
+
+
+def _string_field(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise BadPlatformResponse(
+            f"The platform's listener-token answer has no valid `{name}` field."
+        )
+    return value
+
+
+def _parse_listener_grant(body: Mapping[str, Any]) -> ListenerGrant:
+    url = _string_field(body, "url")
+    token = _string_field(body, "token")
+    room_name = _string_field(body, "room_name")
+    expires_raw = _string_field(body, "expires_at")
+    try:
+        expires_at = datetime.fromisoformat(expires_raw)
+    except ValueError:
+        raise BadPlatformResponse(
+            "The platform's listener-token answer has an unreadable `expires_at`."
+        ) from None
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return ListenerGrant(url=url, token=Secret(token), room_name=room_name, expires_at=expires_at)
+
+
+def _parse_conversation(body: Mapping[str, Any]) -> Conversation:
+    conversation_id = body.get("id")
+    status = body.get("status")
+    if not isinstance(conversation_id, str) or not isinstance(status, str):
+        raise BadPlatformResponse("The platform's conversation answer lacks `id` or `status`.")
+    agent = body.get("agent")
+    agent_name = agent.get("name") if isinstance(agent, dict) else None
+    user_id = body.get("user_id")
+    channel = body.get("channel")
+    return Conversation(
+        id=conversation_id,
+        status=status,
+        agent_name=agent_name if isinstance(agent_name, str) else None,
+        user_id=user_id if isinstance(user_id, str) else None,
+        channel=channel if isinstance(channel, str) else None,
+    )

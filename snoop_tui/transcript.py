@@ -1,0 +1,102 @@
+"""The transcript: segments keyed by id, interim versions replaced in place, finals kept once.
+
+Pure data, no I/O. LiveKit Agents publish each segment as text streams sharing an
+`lk.segment_id`: agent speech as one stream of appended chunks, caller speech as a
+new stream carrying the whole text on every update. Either way, the latest
+version of a segment is the whole text of its latest stream, so the model only
+ever needs "replace segment X with this text"; the session does the assembling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+MAX_SEGMENT_CHARS = 8_000
+"""A spoken segment is a sentence or a few; anything longer is cut with a marker."""
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    CALLER = "caller"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {"agent": "Agent", "caller": "Caller", "other": "Other"}[self.value]
+
+
+@dataclass(frozen=True)
+class TranscriptSegment:
+    id: str
+    role: Role
+    speaker: str
+    text: str
+    final: bool
+    order: int
+    """Position by first appearance; an update never moves a segment."""
+
+
+_CONTROL_MAP = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
+_CONTROL_MAP |= {c: "\ufffd" for c in range(0x80, 0xA0)}
+_CONTROL_MAP[ord("\n")] = " "
+_CONTROL_MAP[ord("\t")] = " "
+_CONTROL_MAP[ord("\r")] = " "
+
+
+def clean_text(text: str) -> str:
+    """Make outside text safe to show: control characters become visible symbols.
+
+    An escape sequence such as OSC 52 (clipboard write) arrives as `ESC ] 52 ...`;
+    mapping ESC to U+241B shows it literally instead of letting the terminal act on it.
+    """
+    cleaned = text.translate(_CONTROL_MAP)
+    if len(cleaned) > MAX_SEGMENT_CHARS:
+        cleaned = cleaned[:MAX_SEGMENT_CHARS] + " …[cut]"
+    return cleaned
+
+
+class Transcript:
+    """Ordered segments; the single owner of ordering and de-duplication."""
+
+    def __init__(self) -> None:
+        self._segments: dict[str, TranscriptSegment] = {}
+
+    def update(
+        self, segment_id: str, *, role: Role, speaker: str, text: str, final: bool
+    ) -> TranscriptSegment | None:
+        """Record a version of a segment; return it, or None when nothing changed.
+
+        A final version is kept exactly once: later versions of a final segment
+        (a repeated final, a late interim) are ignored.
+        """
+        text = clean_text(text)
+        current = self._segments.get(segment_id)
+        if current is None:
+            segment = TranscriptSegment(
+                id=segment_id,
+                role=role,
+                speaker=clean_text(speaker),
+                text=text,
+                final=final,
+                order=len(self._segments),
+            )
+        elif current.final or (current.text == text and current.final == final):
+            return None
+        else:
+            segment = replace(current, text=text, final=final)
+        self._segments[segment_id] = segment
+        return segment
+
+    def __iter__(self) -> Iterator[TranscriptSegment]:
+        return iter(self._segments.values())
+
+    def __len__(self) -> int:
+        return len(self._segments)
+
+    def get(self, segment_id: str) -> TranscriptSegment | None:
+        return self._segments.get(segment_id)
+
+    def finals(self) -> list[TranscriptSegment]:
+        return [s for s in self._segments.values() if s.final]

@@ -1,0 +1,75 @@
+"""The scrolling transcript: one line per segment, updated in place, following new text.
+
+Text from the call is shown as plain `rich.text.Text`, never parsed as markup, so
+`[red]` or `[@click=app.quit]` in what someone said is shown as typed.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from snoop_tui.transcript import TranscriptSegment
+
+_LABEL_WIDTH = 8
+
+
+class SegmentLine(Static):
+    """One segment: a speaker label and the text, dimmed while it is interim."""
+
+    def __init__(self, segment: TranscriptSegment) -> None:
+        super().__init__(classes=f"segment -{segment.role.value}")
+        self.segment = segment
+        self.show(segment)
+
+    def show(self, segment: TranscriptSegment) -> None:
+        self.segment = segment
+        self.set_class(not segment.final, "-interim")
+        line = Text(no_wrap=False)
+        line.append(f"{segment.speaker[: _LABEL_WIDTH - 1]:<{_LABEL_WIDTH}}", style="bold")
+        line.append(segment.text)
+        if not segment.final:
+            line.append(" …", style="dim")
+        self.update(line)
+
+    @property
+    def plain(self) -> str:
+        return f"{self.segment.speaker}: {self.segment.text}"
+
+
+class TranscriptView(VerticalScroll):
+    """Keeps one `SegmentLine` per segment id; follows the end unless scrolled up."""
+
+    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self._lines: dict[str, SegmentLine] = {}
+        self._placeholder = Static("Waiting for the conversation…", classes="placeholder")
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield self._placeholder
+
+    @property
+    def following(self) -> bool:
+        return self.scroll_offset.y >= self.max_scroll_y - 1
+
+    def show_segment(self, segment: TranscriptSegment) -> None:
+        follow = self.following
+        line = self._lines.get(segment.id)
+        if line is None:
+            if self._placeholder.parent is not None:
+                self._placeholder.remove()
+            line = SegmentLine(segment)
+            self._lines[segment.id] = line
+            self.mount(line)
+        else:
+            line.show(segment)
+        if follow:
+            self.call_after_refresh(self.scroll_end, animate=False)
+
+    def lines(self) -> list[str]:
+        """What the transcript shows, in order, for tests and copying."""
+        return [line.plain for line in self._lines.values()]
+
+    def segments(self) -> list[TranscriptSegment]:
+        return [line.segment for line in self._lines.values()]

@@ -1,0 +1,94 @@
+"""Fixtures for the real local stack: one livekit-server and one platform API per session.
+
+Both are plain sync fixtures, so they do not depend on any event loop's scope. Tests
+register their own conversations (and rooms) through the platform API's `/_local` admin.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from snoop_tui.demo.livekit_server import LocalLiveKitServer
+from snoop_tui.demo.stack import ManagedProcess, spawn_platform_api, wait_for_port_file
+
+
+@dataclass
+class PlatformApi:
+    """The platform API subprocess, with sync calls to its local admin surface."""
+
+    base_url: str
+    process: ManagedProcess
+    livekit: LocalLiveKitServer
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def _send(self, method: str, path: str, json: Any = None) -> Any:
+        with httpx.Client(base_url=self.base_url, trust_env=False, timeout=5.0) as client:
+            response = client.request(method, path, json=json)
+            response.raise_for_status()
+            return response.json()
+
+    def put_conversation(self, conversation_id: str, **fields: Any) -> dict[str, Any]:
+        """Create or replace a conversation (status defaults to in_progress)."""
+        result: dict[str, Any] = self._send(
+            "PUT", f"/_local/conversations/{conversation_id}", fields
+        )
+        return result
+
+    def patch_conversation(self, conversation_id: str, **fields: Any) -> dict[str, Any]:
+        """Change some fields of a conversation, e.g. status="completed"."""
+        result: dict[str, Any] = self._send(
+            "PATCH", f"/_local/conversations/{conversation_id}", fields
+        )
+        return result
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Method, path and status of every request answered so far."""
+        result: list[dict[str, Any]] = self._send("GET", "/_local/requests")
+        return result
+
+    def clear_requests(self) -> None:
+        self._send("DELETE", "/_local/requests")
+
+
+@pytest.fixture(scope="session")
+def livekit_server() -> Iterator[LocalLiveKitServer]:
+    """A real livekit-server on 127.0.0.1 for the whole session."""
+    server = LocalLiveKitServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def platform_api(
+    livekit_server: LocalLiveKitServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformApi]:
+    """The local platform API as a subprocess, minting tokens for `livekit_server`."""
+    workdir = tmp_path_factory.mktemp("platform-api")
+    process, port_file = spawn_platform_api(livekit_server, workdir)
+    try:
+        base_url = wait_for_port_file(process, port_file)
+        yield PlatformApi(base_url=base_url, process=process, livekit=livekit_server)
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def new_conversation(platform_api: PlatformApi) -> tuple[str, str]:
+    """A fresh in-progress conversation with its own room: (conversation_id, room_name)."""
+    suffix = secrets.token_hex(4)
+    conversation_id = f"conv_{suffix}"
+    room_name = f"call-{suffix}"
+    platform_api.put_conversation(conversation_id, status="in_progress", room_name=room_name)
+    return conversation_id, room_name

@@ -1,0 +1,240 @@
+"""The real app, driven by Pilot, against the real local stack (livekit-server + platform API)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from livekit import api
+
+from snoop_tui.app import SnoopApp, make_app
+from snoop_tui.demo.call import SimulatedCall, Turn
+from snoop_tui.errors import UnsafeListenerToken
+from snoop_tui.screens.panel import NOTICE
+from snoop_tui.session import CallState
+from snoop_tui.settings import Secret, Settings
+from snoop_tui.transcript import Role
+from snoop_tui.widgets.badge import CallBadge
+from snoop_tui.widgets.transcript_view import TranscriptView
+from tests.fixtures_audio import band_energy, peak
+
+SCRIPT = (
+    Turn("agent", "Thanks for calling, this is Ava. How can I help?"),
+    Turn("caller", "My bill is twice what I usually pay."),
+    Turn("agent", "Let me look at the account for you."),
+    Turn("caller", "Thank you, I appreciate it."),
+    Turn("agent", "The meter reading was estimated; I will correct it."),
+)
+SIZE = (100, 30)
+
+
+@dataclass
+class LiveCall:
+    conversation_id: str
+    room_name: str
+    call: SimulatedCall
+    go: asyncio.Event
+    """Set to let the simulated call start talking (once the observer is in)."""
+
+
+async def wait_for(
+    pilot: Any, predicate: Callable[[], bool], timeout: float = 20.0, what: str = ""
+) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.05)
+
+
+def badge(app: SnoopApp) -> CallBadge:
+    return app.screen.query_one(CallBadge)
+
+
+@pytest.fixture
+def settings(platform_api: Any) -> Settings:
+    return Settings(api_url=platform_api.base_url, credential=Secret("ak_demo_sensitive"))
+
+
+@pytest.fixture
+async def live_call(livekit_server: Any, new_conversation: Any) -> AsyncIterator[LiveCall]:
+    conversation_id, room_name = new_conversation
+    go = asyncio.Event()
+    call = SimulatedCall(
+        livekit_server.url,
+        livekit_server.api_key,
+        livekit_server.api_secret,
+        room_name,
+        SCRIPT,
+        words_per_second=25,
+        pause_between_turns=0.1,
+        script_gate=go,
+    )
+    task = asyncio.create_task(call.run())
+    await asyncio.wait_for(call.started.wait(), 20)
+    yield LiveCall(conversation_id, room_name, call, go)
+    await call.stop()
+    await task
+
+
+async def list_participants(server: Any, room: str) -> list[Any]:
+    async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
+        response = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+    return list(response.participants)
+
+
+async def test_live_badge_and_notice_appear(settings: Settings, live_call: LiveCall) -> None:
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        assert badge(app).label == "Connecting…"
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
+        assert badge(app).label == "● LIVE"
+        assert badge(app).has_class("-live")
+        screen_text = str(app.screen.query_one("#notice").render())
+        assert screen_text == NOTICE
+        details = str(app.screen.query_one("#details").render())
+        assert live_call.conversation_id in details and live_call.room_name in details
+        assert "muted" in details
+
+
+async def test_transcript_streams_while_muted_each_final_once_in_order(
+    settings: Settings, live_call: LiveCall
+) -> None:
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        live_call.go.set()
+        view = app.screen.query_one(TranscriptView)
+        await wait_for(
+            pilot,
+            lambda: sum(s.final for s in view.segments()) == len(SCRIPT),
+            what="every final segment",
+        )
+        shown = [(s.id, s.role.value, s.text) for s in view.segments()]
+        published = [(p.segment_id, p.role, p.text) for p in live_call.call.published_finals]
+        assert shown == published
+        assert {Role.AGENT, Role.CALLER} == {s.role for s in view.segments()}
+        assert "Agent" in view.lines()[0] and "Caller" in view.lines()[1]
+        assert app.session is not None and not app.session.player.is_open
+
+
+async def test_badge_reads_ended_when_the_agent_leaves(
+    settings: Settings, live_call: LiveCall
+) -> None:
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        await live_call.call.leave_agent()
+        await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, what="Ended")
+        assert badge(app).label == "Ended"
+        message = str(app.screen.query_one("#message").render())
+        assert "agent left" in message
+        assert app.screen.query_one("#listen").disabled
+
+
+async def test_observer_is_hidden_silent_and_unseen(
+    settings: Settings, live_call: LiveCall, livekit_server: Any
+) -> None:
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        live_call.go.set()
+        await asyncio.sleep(1.0)
+        assert app.session is not None
+        me = app.session.identity
+        participants = {
+            p.identity: p for p in await list_participants(livekit_server, live_call.room_name)
+        }
+        observer = participants[me]
+        assert observer.permission.hidden
+        assert not observer.permission.can_publish
+        assert not observer.permission.can_publish_data
+        assert len(observer.tracks) == 0
+        assert me not in live_call.call.seen_participants
+        assert live_call.call.agent_identity in participants
+
+
+async def test_stop_leaves_the_room_and_closes_the_panel(
+    settings: Settings, live_call: LiveCall, livekit_server: Any
+) -> None:
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        assert app.session is not None
+        me = app.session.identity
+        assert me in {
+            p.identity for p in await list_participants(livekit_server, live_call.room_name)
+        }
+        await pilot.press("x")
+        await pilot.pause(0.2)
+    assert app.return_code == 0
+    identities = {p.identity for p in await list_participants(livekit_server, live_call.room_name)}
+    assert me not in identities
+    assert live_call.call.agent_identity in identities
+
+
+async def test_unsafe_token_is_refused_before_any_connection(
+    settings: Settings, platform_api: Any, livekit_server: Any, live_call: LiveCall
+) -> None:
+    platform_api.patch_conversation(live_call.conversation_id, fault="publisher_token")
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.failure is not None, what="the refusal")
+    assert isinstance(app.failure, UnsafeListenerToken)
+    assert "could publish" in app.failure.message
+    assert app.return_code == UnsafeListenerToken.exit_code
+    assert app.session is None
+    participants = await list_participants(livekit_server, live_call.room_name)
+    assert not [p for p in participants if p.permission.hidden]
+
+
+async def test_listen_plays_both_sides_and_mute_stops_them(
+    settings: Settings, livekit_server: Any, new_conversation: Any, null_sink: Any
+) -> None:
+    conversation_id, room_name = new_conversation
+    call = SimulatedCall(
+        livekit_server.url,
+        livekit_server.api_key,
+        livekit_server.api_secret,
+        room_name,
+        SCRIPT,
+        continuous_audio=True,
+        end_by_agent_leaving=False,
+    )
+    call_task = asyncio.create_task(call.run())
+    await asyncio.wait_for(call.started.wait(), 20)
+    app = make_app(settings, conversation_id)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+            assert app.session is not None
+            player = app.session.player
+            with null_sink.recording() as before:
+                await pilot.pause(1.0)
+            assert not player.is_open and peak(before.samples) == 0
+
+            await pilot.press("l")
+            await wait_for(pilot, lambda: player.stats.frames_played > 0, what="audio frames")
+            assert "listening" in str(app.screen.query_one("#details").render())
+            await pilot.pause(0.5)
+            with null_sink.recording() as during:
+                await pilot.pause(2.0)
+            assert band_energy(during.samples, during.rate, 440.0) > 0.1, "agent not heard"
+            assert band_energy(during.samples, during.rate, 660.0) > 0.1, "caller not heard"
+
+            await pilot.press("m")
+            await wait_for(pilot, lambda: not player.is_open, what="mute")
+            played = player.stats.frames_played
+            await pilot.pause(0.3)
+            with null_sink.recording() as after:
+                await pilot.pause(1.0)
+            assert player.stats.frames_played == played
+            assert peak(after.samples) == 0
+            assert "muted" in str(app.screen.query_one("#details").render())
+    finally:
+        await call.stop()
+        await call_task

@@ -1,0 +1,36 @@
+"""The transcript model: in-place interim updates, finals kept exactly once, safe text."""
+
+from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, Transcript, clean_text
+
+
+def test_interim_versions_replace_each_other_in_place() -> None:
+    t = Transcript()
+    t.update("s1", role=Role.CALLER, speaker="Caller", text="I have", final=False)
+    t.update("s2", role=Role.AGENT, speaker="Agent", text="Sure", final=False)
+    t.update("s1", role=Role.CALLER, speaker="Caller", text="I have a question", final=False)
+    assert [(s.id, s.text) for s in t] == [("s1", "I have a question"), ("s2", "Sure")]
+
+
+def test_final_segment_is_kept_exactly_once() -> None:
+    t = Transcript()
+    assert t.update("s1", role=Role.AGENT, speaker="Agent", text="Hello", final=True)
+    assert t.update("s1", role=Role.AGENT, speaker="Agent", text="Hello", final=True) is None
+    assert t.update("s1", role=Role.AGENT, speaker="Agent", text="Hel", final=False) is None
+    assert [(s.text, s.final) for s in t.finals()] == [("Hello", True)]
+
+
+def test_unchanged_update_reports_nothing() -> None:
+    t = Transcript()
+    t.update("s1", role=Role.AGENT, speaker="Agent", text="Hi", final=False)
+    assert t.update("s1", role=Role.AGENT, speaker="Agent", text="Hi", final=False) is None
+
+
+def test_terminal_escape_sequences_are_shown_not_interpreted() -> None:
+    shown = clean_text("copy \x1b]52;c;ZXZpbA==\x07 now\r\n")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "␛]52;c;ZXZpbA==␇ now" in shown
+
+
+def test_oversized_segment_is_cut_with_a_marker() -> None:
+    shown = clean_text("a" * (MAX_SEGMENT_CHARS + 500))
+    assert len(shown) < MAX_SEGMENT_CHARS + 20 and shown.endswith("[cut]")
