@@ -81,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         _parser().print_help()
         return 2
+    # Library warnings (LiveKit's FFI is chatty at teardown) belong in the log file,
+    # never on the supervisor's terminal, where they would scribble over the panel.
+    logging.getLogger().addHandler(logging.NullHandler())
     try:
         if getattr(args, "log_file", None):
             configure_logging(args.log_file)

@@ -32,7 +32,9 @@ import numpy.typing as npt
 import pytest
 
 SINK_NAME = "snoop_test"
-_SINK_ARGS = (f"sink_name={SINK_NAME}", "rate=48000")
+# PortAudio reports 44.1 kHz for ALSA's "default"; a sink at another rate makes the
+# pulse plugin start each stream with a burst of underflows while it resamples.
+_SINK_ARGS = (f"sink_name={SINK_NAME}", "rate=44100")
 RECORD_RATE = 16000
 
 Samples = npt.NDArray[np.int16]
@@ -222,6 +224,13 @@ def _reinitialise_portaudio_if_imported() -> None:
 @pytest.fixture(scope="session")
 def null_sink() -> Iterator[NullSink]:
     """A private PulseAudio null sink that PortAudio's default output plays into."""
+    with private_null_sink() as sink:
+        yield sink
+
+
+@contextlib.contextmanager
+def private_null_sink() -> Iterator[NullSink]:
+    """Start the sink and point this process's audio at it; the screenshots use it too."""
     root = Path(tempfile.mkdtemp(prefix="snoop-pulse-"))  # short: unix socket paths max 108
     socket = root / "native"
     script = root / "sink.pa"

@@ -92,13 +92,13 @@ async def test_live_badge_and_notice_appear(settings: Settings, live_call: LiveC
     async with app.run_test(size=SIZE) as pilot:
         assert badge(app).label == "Connecting…"
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
-        assert badge(app).label == "● LIVE"
+        assert str(badge(app).render()).strip() == "● LIVE"
         assert badge(app).has_class("-live")
         screen_text = str(app.screen.query_one("#notice").render())
         assert screen_text == NOTICE
         details = str(app.screen.query_one("#details").render())
         assert live_call.conversation_id in details and live_call.room_name in details
-        assert "muted" in details
+        assert "muted" in str(app.screen.query_one("#activity").render())
 
 
 async def test_transcript_streams_while_muted_each_final_once_in_order(
@@ -219,7 +219,7 @@ async def test_listen_plays_both_sides_and_mute_stops_them(
 
             await pilot.press("l")
             await wait_for(pilot, lambda: player.stats.frames_played > 0, what="audio frames")
-            assert "listening" in str(app.screen.query_one("#details").render())
+            assert "listening" in str(app.screen.query_one("#activity").render())
             await pilot.pause(0.5)
             with null_sink.recording() as during:
                 await pilot.pause(2.0)
@@ -234,7 +234,73 @@ async def test_listen_plays_both_sides_and_mute_stops_them(
                 await pilot.pause(1.0)
             assert player.stats.frames_played == played
             assert peak(after.samples) == 0
-            assert "muted" in str(app.screen.query_one("#details").render())
+            assert "muted" in str(app.screen.query_one("#activity").render())
     finally:
         await call.stop()
         await call_task
+
+
+async def test_transcript_follows_new_text_unless_scrolled_up(
+    settings: Settings, livekit_server: Any, new_conversation: Any
+) -> None:
+    conversation_id, room_name = new_conversation
+    go = asyncio.Event()
+    script = SCRIPT * 3
+    call = SimulatedCall(
+        livekit_server.url,
+        livekit_server.api_key,
+        livekit_server.api_secret,
+        room_name,
+        script,
+        words_per_second=20,
+        pause_between_turns=0.1,
+        script_gate=go,
+    )
+    call_task = asyncio.create_task(call.run())
+    await asyncio.wait_for(call.started.wait(), 20)
+    app = make_app(settings, conversation_id)
+    try:
+        async with app.run_test(size=(80, 14)) as pilot:
+            await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+            go.set()
+            view = app.screen.query_one(TranscriptView)
+            await wait_for(pilot, lambda: len(view.segments()) >= 6, what="six segments")
+            await pilot.pause(0.2)
+            assert view.max_scroll_y > 0, "the transcript should overflow its pane"
+            assert view.is_vertical_scroll_end
+
+            view.scroll_home(animate=False)
+            await wait_for(pilot, lambda: len(view.segments()) >= 10, what="ten segments")
+            await pilot.pause(0.2)
+            assert view.scroll_offset.y == 0, "scrolled-up reader was pulled down"
+
+            view.scroll_end(animate=False)
+            await pilot.pause(0.1)
+            count = len(view.segments())
+            await wait_for(pilot, lambda: len(view.segments()) > count + 1, what="more text")
+            await pilot.pause(0.2)
+            assert view.is_vertical_scroll_end
+    finally:
+        await call.stop()
+        await call_task
+
+
+async def test_listen_without_audio_output_explains_and_transcript_goes_on(
+    platform_api: Any, live_call: LiveCall
+) -> None:
+    settings = Settings(
+        api_url=platform_api.base_url,
+        credential=Secret("ak_demo_sensitive"),
+        output_device="no-such-device",
+    )
+    app = make_app(settings, live_call.conversation_id)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        await pilot.press("l")
+        await pilot.pause(0.2)
+        message = str(app.screen.query_one("#message").render())
+        assert "no-such-device" in message and "Hearing the audio over SSH" in message
+        assert app.session is not None and not app.session.listening
+        live_call.go.set()
+        view = app.screen.query_one(TranscriptView)
+        await wait_for(pilot, lambda: sum(s.final for s in view.segments()) == len(SCRIPT))

@@ -31,6 +31,7 @@ class PanelScreen(Screen[None]):
             yield CallBadge(id="badge")
             yield Static(NOTICE, id="notice")
         yield Static(id="details")
+        yield Static(id="activity")
         yield Static(id="message")
         yield TranscriptView(id="transcript")
         with Horizontal(id="controls"):
@@ -91,16 +92,20 @@ class PanelScreen(Screen[None]):
         self.query_one("#mute", Button).disabled = not active or not self.listening
 
     def refresh_details(self) -> None:
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append("Conversation ", style="dim")
-        line.append(self.conversation_id)
+        details = Text(no_wrap=True, overflow="ellipsis")
+        details.append("Conversation ", style="dim")
+        details.append(self.conversation_id)
         if self.room_name:
-            line.append("  Room ", style="dim")
-            line.append(self.room_name)
-        line.append("  Audio ", style="dim")
-        line.append("listening" if self.listening else "muted", style="bold")
+            details.append(" · Room ", style="dim")
+            details.append(self.room_name)
+        self.query_one("#details", Static).update(details)
+
+        activity = Text(no_wrap=True, overflow="ellipsis")
+        activity.append("Audio ", style="dim")
+        activity.append("listening" if self.listening else "muted", style="bold")
+        activity.append(" · Speaking:", style="dim")
         for role in (Role.AGENT, Role.CALLER):
             on = role in self.speaking
-            line.append(f"  {role.label} ", style="dim")
-            line.append("▮" if on else "▯", style="bold" if on else "dim")
-        self.query_one("#details", Static).update(line)
+            activity.append(f" {role.label} ", style="dim")
+            activity.append("●" if on else "○", style="bold" if on else "dim")
+        self.query_one("#activity", Static).update(activity)

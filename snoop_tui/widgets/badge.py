@@ -14,6 +14,9 @@ _LABELS = {
     CallState.ENDED: "Ended",
     CallState.LEFT: "Left",
 }
+# The badge pads its own text: with `reverse` (the NO_COLOR fallback) a CSS padding
+# cell would not be reversed and the badge would look cut out of a white box.
+_PAD = " "
 
 
 class CallBadge(Static):
@@ -27,7 +30,7 @@ class CallBadge(Static):
     def watch_state(self, state: CallState) -> None:
         for other in CallState:
             self.set_class(other is state, f"-{other.value}")
-        self.update(_LABELS[state])
+        self.update(f"{_PAD}{_LABELS[state]}{_PAD}")
 
     @property
     def label(self) -> str:

@@ -6,6 +6,7 @@ Text from the call is shown as plain `rich.text.Text`, never parsed as markup, s
 
 from __future__ import annotations
 
+from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -26,12 +27,14 @@ class SegmentLine(Static):
     def show(self, segment: TranscriptSegment) -> None:
         self.segment = segment
         self.set_class(not segment.final, "-interim")
-        line = Text(no_wrap=False)
-        line.append(f"{segment.speaker[: _LABEL_WIDTH - 1]:<{_LABEL_WIDTH}}", style="bold")
-        line.append(segment.text)
+        text = Text(segment.text)
         if not segment.final:
-            line.append(" …", style="dim")
-        self.update(line)
+            text.append(" …", style="dim")
+        row = Table.grid(expand=True)
+        row.add_column(width=_LABEL_WIDTH, no_wrap=True)
+        row.add_column(ratio=1)
+        row.add_row(Text(segment.speaker[: _LABEL_WIDTH - 1], style="bold"), text)
+        self.update(row)
 
     @property
     def plain(self) -> str:
@@ -44,6 +47,7 @@ class TranscriptView(VerticalScroll):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
         self._lines: dict[str, SegmentLine] = {}
+        self._pending: dict[str, TranscriptSegment] = {}
         self._placeholder = Static("Waiting for the conversation…", classes="placeholder")
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -53,7 +57,15 @@ class TranscriptView(VerticalScroll):
     def following(self) -> bool:
         return self.scroll_offset.y >= self.max_scroll_y - 1
 
+    def on_mount(self) -> None:
+        for segment in self._pending.values():
+            self.show_segment(segment)
+        self._pending.clear()
+
     def show_segment(self, segment: TranscriptSegment) -> None:
+        if not self.is_mounted:  # the call can speak before the panel has finished mounting
+            self._pending[segment.id] = segment
+            return
         follow = self.following
         line = self._lines.get(segment.id)
         if line is None:
