@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from snoop_tui.app import SnoopApp, make_app  # noqa: E402
-from snoop_tui.demo.call import SimulatedCall, Turn  # noqa: E402
+from snoop_tui.demo.call import DEFAULT_SCRIPT, SimulatedCall  # noqa: E402
 from snoop_tui.demo.livekit_server import LocalLiveKitServer  # noqa: E402
 from snoop_tui.demo.platform_api import (  # noqa: E402
     Conversation,
@@ -33,14 +33,7 @@ from tests.fixtures_audio import private_null_sink  # noqa: E402
 OUT = ROOT / "screenshots"
 SIZE = (80, 24)
 CONVERSATION = "conv_demo"
-SCRIPT = (
-    Turn("agent", "Thanks for calling Northwind Energy billing, this is Ava. How can I help?"),
-    Turn("caller", "Hi, my bill this month is almost twice what I usually pay."),
-    Turn("agent", "I'm sorry about that. Can you confirm the account holder's name and zip?"),
-    Turn("caller", "Sure, it's Dana Whitfield, nine four one one zero."),
-    Turn("agent", "Thank you, Dana. I see a charge of one hundred eighty-four dollars."),
-    Turn("caller", "Right, normally it's around ninety. Nothing changed at home."),
-)
+SCRIPT = DEFAULT_SCRIPT[:6]
 
 
 async def _until(pilot: Any, predicate: Callable[[], bool], timeout: float = 30.0) -> None:

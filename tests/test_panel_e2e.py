@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,25 +61,30 @@ def settings(platform_api: Any) -> Settings:
     return Settings(api_url=platform_api.base_url, credential=Secret("ak_demo_sensitive"))
 
 
-@pytest.fixture
-async def live_call(livekit_server: Any, new_conversation: Any) -> AsyncIterator[LiveCall]:
-    conversation_id, room_name = new_conversation
+@contextlib.asynccontextmanager
+async def running_call(
+    server: Any, conversation: tuple[str, str], script: tuple[Turn, ...] = SCRIPT, **options: Any
+) -> AsyncIterator[LiveCall]:
+    """A simulated call in the conversation's room, held at the start until `go` is set."""
+    conversation_id, room_name = conversation
     go = asyncio.Event()
+    options = {"words_per_second": 25, "pause_between_turns": 0.1, **options}
     call = SimulatedCall(
-        livekit_server.url,
-        livekit_server.api_key,
-        livekit_server.api_secret,
-        room_name,
-        SCRIPT,
-        words_per_second=25,
-        pause_between_turns=0.1,
-        script_gate=go,
+        server.url, server.api_key, server.api_secret, room_name, script, script_gate=go, **options
     )
     task = asyncio.create_task(call.run())
-    await asyncio.wait_for(call.started.wait(), 20)
-    yield LiveCall(conversation_id, room_name, call, go)
-    await call.stop()
-    await task
+    try:
+        await asyncio.wait_for(call.started.wait(), 20)
+        yield LiveCall(conversation_id, room_name, call, go)
+    finally:
+        await call.stop()
+        await task
+
+
+@pytest.fixture
+async def live_call(livekit_server: Any, new_conversation: Any) -> AsyncIterator[LiveCall]:
+    async with running_call(livekit_server, new_conversation) as live:
+        yield live
 
 
 async def list_participants(server: Any, room: str) -> list[Any]:
@@ -195,20 +201,10 @@ async def test_unsafe_token_is_refused_before_any_connection(
 async def test_listen_plays_both_sides_and_mute_stops_them(
     settings: Settings, livekit_server: Any, new_conversation: Any, null_sink: Any
 ) -> None:
-    conversation_id, room_name = new_conversation
-    call = SimulatedCall(
-        livekit_server.url,
-        livekit_server.api_key,
-        livekit_server.api_secret,
-        room_name,
-        SCRIPT,
-        continuous_audio=True,
-        end_by_agent_leaving=False,
-    )
-    call_task = asyncio.create_task(call.run())
-    await asyncio.wait_for(call.started.wait(), 20)
-    app = make_app(settings, conversation_id)
-    try:
+    async with running_call(
+        livekit_server, new_conversation, continuous_audio=True, end_by_agent_leaving=False
+    ) as live:
+        app = make_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
             assert app.session is not None
@@ -235,34 +231,18 @@ async def test_listen_plays_both_sides_and_mute_stops_them(
             assert player.stats.frames_played == played
             assert peak(after.samples) == 0
             assert "muted" in str(app.screen.query_one("#activity").render())
-    finally:
-        await call.stop()
-        await call_task
 
 
 async def test_transcript_follows_new_text_unless_scrolled_up(
     settings: Settings, livekit_server: Any, new_conversation: Any
 ) -> None:
-    conversation_id, room_name = new_conversation
-    go = asyncio.Event()
-    script = SCRIPT * 3
-    call = SimulatedCall(
-        livekit_server.url,
-        livekit_server.api_key,
-        livekit_server.api_secret,
-        room_name,
-        script,
-        words_per_second=20,
-        pause_between_turns=0.1,
-        script_gate=go,
-    )
-    call_task = asyncio.create_task(call.run())
-    await asyncio.wait_for(call.started.wait(), 20)
-    app = make_app(settings, conversation_id)
-    try:
+    async with running_call(
+        livekit_server, new_conversation, SCRIPT * 3, words_per_second=20
+    ) as live:
+        app = make_app(settings, live.conversation_id)
         async with app.run_test(size=(80, 14)) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
-            go.set()
+            live.go.set()
             view = app.screen.query_one(TranscriptView)
             await wait_for(pilot, lambda: len(view.segments()) >= 6, what="six segments")
             await pilot.pause(0.2)
@@ -280,9 +260,6 @@ async def test_transcript_follows_new_text_unless_scrolled_up(
             await wait_for(pilot, lambda: len(view.segments()) > count + 1, what="more text")
             await pilot.pause(0.2)
             assert view.is_vertical_scroll_end
-    finally:
-        await call.stop()
-        await call_task
 
 
 async def test_listen_without_audio_output_explains_and_transcript_goes_on(
