@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
+from snoop_tui.call_status import DEFAULT_INTERVAL, watch_until_terminal
 from snoop_tui.errors import AudioUnavailable, SnoopError
-from snoop_tui.grants import check_listener_grant
 from snoop_tui.messages import (
     AudioStateChanged,
     CallStateChanged,
@@ -28,6 +28,7 @@ from snoop_tui.platform import PlatformClient
 from snoop_tui.screens.panel import PanelScreen
 from snoop_tui.session import CallState, ListenerSession, SessionEvent
 from snoop_tui.settings import Settings
+from snoop_tui.transcript import Role
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class SnoopApp(App[None]):
         Binding("l", "listen", "Listen"),
         Binding("m", "mute", "Mute"),
         Binding("x", "stop", "Stop"),
+        Binding("f", "focus_side", "Focus"),
+        Binding("plus,equals_sign", "volume(1)", "Vol+", key_display="+"),
+        Binding("minus", "volume(-1)", "Vol-", key_display="-"),
         Binding("q", "stop", "Stop", show=False),
         Binding("escape", "stop", "Stop", show=False),
         Binding("ctrl+c", "stop", "Stop", show=False, priority=True),
@@ -56,6 +60,7 @@ class SnoopApp(App[None]):
         *,
         platform_factory: Callable[[Settings], PlatformClient] = PlatformClient,
         allow_insecure_ws: bool = False,
+        status_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -64,6 +69,8 @@ class SnoopApp(App[None]):
         self.failure: SnoopError | None = None
         self._platform_factory = platform_factory
         self._allow_insecure_ws = allow_insecure_ws
+        self._platform: PlatformClient | None = None
+        self.status_interval = status_interval
         self.panel = PanelScreen(conversation_id)
 
     def get_default_screen(self) -> PanelScreen:
@@ -76,19 +83,35 @@ class SnoopApp(App[None]):
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def join_call(self) -> None:
-        """Request a listener token, check it, then join the room."""
-        async with self._platform_factory(self.settings) as platform:
-            grant = await platform.listener_token(self.conversation_id)
-        check_listener_grant(grant, allow_insecure=self._allow_insecure_ws)
+        """Request a listener token, then join the room (the session checks the token first)."""
+        platform = self._platform_factory(self.settings)
+        self._platform = platform
+        grant = await platform.listener_token(self.conversation_id)
         self.panel.set_room(grant.room_name)
         session = ListenerSession(
             grant,
             on_event=self._post_session_event,
             output_device=self.settings.output_device,
             connect_timeout=self.settings.connect_timeout,
+            refresh_grant=lambda: platform.listener_token(self.conversation_id),
+            allow_insecure_ws=self._allow_insecure_ws,
         )
         self.session = session
         await session.connect()
+        self.watch_status()
+
+    @work(exclusive=True, group="status", exit_on_error=False)
+    async def watch_status(self) -> None:
+        """End the call when the platform says the conversation is over."""
+        if self._platform is None:
+            return
+        platform = self._platform
+        conversation = await watch_until_terminal(
+            lambda: platform.conversation(self.conversation_id),
+            interval=self.status_interval,
+        )
+        if conversation is not None and self.session is not None:
+            await self.session.end(f"The conversation is now {conversation.status}.")
 
     def _post_session_event(self, event: SessionEvent) -> None:
         self.post_message(to_message(event))
@@ -98,6 +121,9 @@ class SnoopApp(App[None]):
         if event.state is not WorkerState.ERROR:
             return
         error = event.worker.error
+        if event.worker.group == "status":  # the room's own signals still end the call
+            log.warning("conversation status watch failed", exc_info=error)
+            return
         if isinstance(error, SnoopError):
             self.fail(error)
         else:
@@ -129,6 +155,17 @@ class SnoopApp(App[None]):
             await self.session.stop()
         self.exit(return_code=0)
 
+    def action_focus_side(self) -> None:
+        """Cycle what you hear: both sides, the agent only, the caller only."""
+        if self.session is not None:
+            order = [None, Role.AGENT, Role.CALLER]
+            current = order.index(self.session.audio_focus)
+            self.session.set_focus(order[(current + 1) % len(order)])
+
+    def action_volume(self, steps: int) -> None:
+        if self.session is not None:
+            self.session.change_volume(steps)
+
     @on(Button.Pressed, "#listen")
     async def _listen_pressed(self) -> None:
         await self.action_listen()
@@ -153,7 +190,8 @@ class SnoopApp(App[None]):
         self.panel.set_speaking(message.event.active)
 
     def on_audio_state_changed(self, message: AudioStateChanged) -> None:
-        self.panel.set_listening(message.event.listening)
+        event = message.event
+        self.panel.set_audio(event.listening, event.volume, event.focus)
         if message.event.message:
             self.panel.show_message(
                 f"{message.event.message} The transcript keeps streaming. {AUDIO_HELP}"
@@ -162,6 +200,8 @@ class SnoopApp(App[None]):
     async def on_unmount(self) -> None:
         if self.session is not None:
             await self.session.stop()
+        if self._platform is not None:
+            await self._platform.aclose()
 
 
 def make_app(settings: Settings, conversation_id: str, **options: object) -> SnoopApp:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from snoop_tui import __version__
@@ -113,14 +115,42 @@ def _watch(args: argparse.Namespace) -> int:
     settings = load_settings(overrides)
     settings.require_credential()
     conversation_id = validate_conversation_id(args.conversation_id)
-    return _run_app(settings, conversation_id)
+    return _run_app(settings, conversation_id, args.log_file)
 
 
-def _run_app(settings: Settings, conversation_id: str) -> int:
+@contextlib.contextmanager
+def _native_stderr_to(path: str) -> Iterator[None]:
+    """Keep native libraries from scribbling over the panel.
+
+    PortAudio and LiveKit's native core write diagnostics straight to file
+    descriptor 2, which is also where Textual draws. Textual is given its own copy
+    of the terminal (it draws on `sys.__stderr__`) and fd 2 goes to `path`.
+    """
+    if not os.isatty(2):
+        yield
+        return
+    saved = os.dup(2)
+    terminal = open(os.dup(2), "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+    original = sys.__stderr__
+    sink = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(sink, 2)
+    os.close(sink)
+    sys.__stderr__ = terminal  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        sys.__stderr__ = original  # type: ignore[misc]
+        os.dup2(saved, 2)
+        os.close(saved)
+        terminal.close()
+
+
+def _run_app(settings: Settings, conversation_id: str, log_file: str | None) -> int:
     from snoop_tui.app import make_app  # Textual loads only when a panel opens
 
     app = make_app(settings, conversation_id)
-    app.run()
+    with _native_stderr_to(log_file or os.devnull):
+        app.run()
     if app.failure is not None:
         return _report(app.failure)
     return app.return_code or 0
@@ -138,7 +168,8 @@ def _demo(args: argparse.Namespace) -> int:
                 output_device=args.output_device,
             )
             app = make_app(settings, stack.conversation_id)
-            await app.run_async()
+            with _native_stderr_to(args.log_file or os.devnull):
+                await app.run_async()
             if app.failure is not None:
                 return _report(app.failure)
             return app.return_code or 0

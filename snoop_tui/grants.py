@@ -69,9 +69,11 @@ def check_livekit_url(url: str, *, allow_insecure: bool = False) -> str:
             return url
         raise UnsafeListenerToken(
             "The platform gave an unencrypted (ws://) call server address; refusing to "
-            "send the call over the network in the clear."
+            "connect, as the call would cross the network in the clear."
         )
-    raise UnsafeListenerToken("The platform gave a call server address that is not wss://.")
+    raise UnsafeListenerToken(
+        "The platform gave a call server address that is not wss://; refusing to connect."
+    )
 
 
 def check_listener_grant(
@@ -114,8 +116,8 @@ def check_listener_grant(
         expires_at = min(expires_at, datetime.fromtimestamp(exp, tz=UTC))
     if expires_at <= now:
         raise UnsafeListenerToken(
-            "The listener token has already expired; the platform's clock or this machine's "
-            "may be wrong."
+            "The listener token has already expired; refusing to connect. Try again; if it "
+            "keeps happening, the platform's clock or this machine's is wrong."
         )
     identity = claims.get("sub")
     return ListenerClaims(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -36,6 +37,8 @@ ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progre
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "transferred", "unanswered"})
 MAX_BODY_BYTES = 256 * 1024
 """A listener-token or conversation body is a few hundred bytes; read no more than this."""
+MAX_RETRY_DELAY = 30.0
+"""The longest wait between two attempts, whatever a Retry-After asks for."""
 
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
@@ -129,36 +132,33 @@ class PlatformClient:
     async def _request(
         self, method: str, path: str, conversation_id: str, json: Any = None
     ) -> Mapping[str, Any]:
+        """Send with bounded retries: unreachable, 5xx and 429 are retried `retries` times."""
         attempt = 0
         while True:
             try:
-                status, raw, retry_after = await self._send(method, path, json)
+                reply = await self._send(method, path, json)
             except PlatformError as exc:
                 if attempt >= self._retries or not isinstance(exc, PlatformUnreachable):
                     raise
                 delay = self._backoff * 2**attempt
             else:
-                if status < 400:
-                    return _decode_json_object(raw)
-                error = _status_error(status, conversation_id)
-                if attempt >= self._retries or not (status == 429 or status >= 500):
+                if reply.status < 400:
+                    return _decode_json_object(reply.body, reply.content_type)
+                error = _status_error(reply.status, conversation_id)
+                if attempt >= self._retries or not (reply.status == 429 or reply.status >= 500):
                     raise error
-                delay = retry_after if retry_after is not None else self._backoff * 2**attempt
+                delay = reply.retry_after
+                if delay is None:
+                    delay = self._backoff * 2**attempt
             attempt += 1
-            await asyncio.sleep(min(delay, 30.0))
+            await asyncio.sleep(min(delay, MAX_RETRY_DELAY))
 
-    async def _send(self, method: str, path: str, json: Any) -> tuple[int, bytes, float | None]:
+    async def _send(self, method: str, path: str, json: Any) -> _Reply:
+        """One request, bounded in time as a whole (a trickling body cannot hang us)."""
         try:
-            async with self._client.stream(method, path, json=json) as response:
-                raw = bytearray()
-                async for chunk in response.aiter_bytes():
-                    raw += chunk
-                    if len(raw) > MAX_BODY_BYTES:
-                        raise BadPlatformResponse(
-                            "The platform sent an unexpectedly large response; refusing to read it."
-                        )
-                return response.status_code, bytes(raw), _retry_after(response.headers)
-        except httpx.TimeoutException:
+            async with asyncio.timeout(self._settings.request_timeout):
+                return await self._send_unbounded(method, path, json)
+        except (TimeoutError, httpx.TimeoutException):
             raise PlatformTimeout(
                 f"The platform at {self._settings.api_url} did not answer within "
                 f"{self._settings.request_timeout:g} s."
@@ -169,15 +169,61 @@ class PlatformClient:
                 "Check the network and ANYREACH_API_URL."
             ) from None
 
+    async def _send_unbounded(self, method: str, path: str, json: Any) -> _Reply:
+        async with self._client.stream(method, path, json=json) as response:
+            if _declared_length(response.headers) > MAX_BODY_BYTES:
+                raise _too_large()
+            raw = bytearray()
+            async for chunk in response.aiter_bytes():
+                raw += chunk
+                if len(raw) > MAX_BODY_BYTES:
+                    raise _too_large()
+            return _Reply(
+                status=response.status_code,
+                body=bytes(raw),
+                content_type=response.headers.get("content-type", ""),
+                retry_after=_retry_after(response.headers),
+            )
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+
+@dataclass(frozen=True)
+class _Reply:
+    status: int
+    body: bytes
+    content_type: str
+    retry_after: float | None
+
+
+def _too_large() -> BadPlatformResponse:
+    return BadPlatformResponse(
+        "The platform sent an unexpectedly large response; refusing to read it. "
+        "Check ANYREACH_API_URL points at the API."
+    )
+
+
+def _declared_length(headers: httpx.Headers) -> int:
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 0
+
+
+def _retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110)."""
     value = headers.get("retry-after")
     if value is None:
         return None
     try:
         return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def _status_error(status: int, conversation_id: str) -> PlatformError:
@@ -207,7 +253,12 @@ def _status_error(status: int, conversation_id: str) -> PlatformError:
     return BadPlatformResponse(f"The platform answered with an unexpected status ({status}).")
 
 
-def _decode_json_object(raw: bytes) -> Mapping[str, Any]:
+def _decode_json_object(raw: bytes, content_type: str = "") -> Mapping[str, Any]:
+    if "html" in content_type.lower():
+        raise BadPlatformResponse(
+            "The platform's answer was not JSON but a web page (a login page or proxy?). "
+            "Check ANYREACH_API_URL points at the API."
+        )
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

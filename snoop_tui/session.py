@@ -1,9 +1,14 @@
 """The listener session: joins a call's LiveKit room as a hidden observer and reports events.
 
-It owns the `rtc.Room`. SDK callbacks become a few small, typed events handed to
-`on_event` on the asyncio loop; the UI (or a test) decides what to do with them.
-The session never publishes: it has no code path that creates a track, sends
-data or opens an input device.
+It owns the `rtc.Room` (a new one after each rejoin). SDK callbacks become a few
+small, typed events handed to `on_event` on the asyncio loop; the UI (or a test)
+decides what to do with them. The session never publishes: it has no code path
+that creates a track, sends data or opens an input device.
+
+Connection faults: the SDK resumes short outages itself (`reconnecting` then
+`reconnected`). When it gives up, the session rejoins with a new room, asking the
+platform for a fresh token first when the old one is past `expires_at`, until
+`rejoin_deadline` runs out; only then does the call show as ended.
 """
 
 from __future__ import annotations
@@ -11,16 +16,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import numpy as np
 from livekit import rtc
 
 from snoop_tui.audio import AudioPlayer
-from snoop_tui.errors import AudioUnavailable, RoomConnectError
+from snoop_tui.call_audio import CallAudio
+from snoop_tui.errors import AudioUnavailable, RoomConnectError, SnoopError
+from snoop_tui.grants import check_listener_grant
 from snoop_tui.platform import ListenerGrant
 from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, Transcript, TranscriptSegment
 
@@ -31,6 +38,10 @@ ATTR_SEGMENT_ID = "lk.segment_id"
 ATTR_FINAL = "lk.transcription_final"
 END_GRACE_SECONDS = 0.5
 """After the agent leaves, wait this long for in-flight transcript streams before leaving."""
+TOKEN_MARGIN = timedelta(seconds=10)
+"""A token this close to `expires_at` is treated as expired when rejoining."""
+
+GrantSource = Callable[[], Awaitable[ListenerGrant]]
 
 
 class CallState(StrEnum):
@@ -60,16 +71,13 @@ class SpeakersChanged:
 @dataclass(frozen=True)
 class AudioChanged:
     listening: bool
+    volume: float = 1.0
+    focus: Role | None = None
     message: str | None = None
     """Why playback stopped on its own (a device that went away), for the panel."""
 
 
 SessionEvent = StateChanged | TranscriptUpdated | SpeakersChanged | AudioChanged
-
-
-def _device(name: str | None) -> int | str | None:
-    """A device given as digits is an index, as `snoop-tui devices` lists them."""
-    return int(name) if name is not None and name.isdigit() else name
 
 
 def role_of(participant: rtc.Participant | None) -> Role:
@@ -85,11 +93,10 @@ def role_of(participant: rtc.Participant | None) -> Role:
     return Role.OTHER
 
 
-_END_REASONS = {
+_FINAL_DISCONNECTS = {
     rtc.DisconnectReason.ROOM_DELETED: "The call's room was closed.",
     rtc.DisconnectReason.ROOM_CLOSED: "The call's room was closed.",
     rtc.DisconnectReason.PARTICIPANT_REMOVED: "The platform removed this listener from the call.",
-    rtc.DisconnectReason.SERVER_SHUTDOWN: "The call server shut down.",
     rtc.DisconnectReason.DUPLICATE_IDENTITY: "Another listener joined with the same identity.",
 }
 
@@ -104,97 +111,163 @@ class ListenerSession:
         on_event: Callable[[SessionEvent], None],
         output_device: str | None = None,
         connect_timeout: float = 15.0,
+        refresh_grant: GrantSource | None = None,
+        rejoin_deadline: float = 60.0,
+        allow_insecure_ws: bool = False,
     ) -> None:
         self.grant = grant
         self.transcript = Transcript()
         self.state = CallState.CONNECTING
+        self.end_reason: str | None = None
+        self.rejoins = 0
         self._on_event = on_event
-        self._player = AudioPlayer(_device(output_device), on_fault=self.on_player_fault)
+        self._audio = CallAudio(output_device, self.on_player_fault)
         self._connect_timeout = connect_timeout
+        self._refresh_grant = refresh_grant
+        self._rejoin_deadline = rejoin_deadline
+        self._allow_insecure_ws = allow_insecure_ws
         self._room = rtc.Room()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._audio_tasks: dict[str, asyncio.Task[None]] = {}
-        self._audio_tracks: dict[str, rtc.RemoteAudioTrack] = {}
-        self._listening = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def listening(self) -> bool:
-        return self._listening
+        return self._audio.playing
 
     @property
     def identity(self) -> str:
         return self._room.local_participant.identity if self._room.isconnected() else ""
 
     @property
+    def audio_focus(self) -> Role | None:
+        return self._audio.focus
+
+    @property
     def player(self) -> AudioPlayer:
-        return self._player
+        return self._audio.player
 
     # lifecycle ---------------------------------------------------------------
 
     async def connect(self) -> None:
-        """Join the room; raise `RoomConnectError` with a supervisor-readable reason."""
+        """Check the grant and join; raise `UnsafeListenerToken` or `RoomConnectError`."""
         self._loop = asyncio.get_running_loop()
         self._emit(StateChanged(CallState.CONNECTING))
-        self._wire_room_events()
-        self._room.register_text_stream_handler(TRANSCRIPTION_TOPIC, self._on_text_stream)
+        await self._join(self.grant)
+        self._set_state(CallState.LIVE)
+
+    async def _join(self, grant: ListenerGrant) -> None:
+        check_listener_grant(grant, allow_insecure=self._allow_insecure_ws)
+        room = rtc.Room()
+        self._room = room
+        self._wire(room)
         options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=self._connect_timeout)
         try:
             await asyncio.wait_for(
-                self._room.connect(self.grant.url, self.grant.token.reveal(), options),
+                room.connect(grant.url, grant.token.reveal(), options),
                 timeout=self._connect_timeout,
             )
         except (TimeoutError, rtc.ConnectError, OSError) as exc:
-            await self._disconnect_quietly()
-            raise RoomConnectError(self._connect_failure(exc)) from None
-        for participant in self._room.remote_participants.values():
+            with contextlib.suppress(Exception):
+                await room.disconnect()
+            raise RoomConnectError(self._connect_failure(exc, grant)) from None
+        self.grant = grant
+        for participant in room.remote_participants.values():
             for publication in participant.track_publications.values():
                 if isinstance(publication.track, rtc.RemoteAudioTrack):
-                    self._audio_tracks[publication.track.sid] = publication.track
-        self._set_state(CallState.LIVE)
+                    self._audio.add_track(publication.track, role_of(participant))
 
-    def _connect_failure(self, exc: BaseException) -> str:
+    def _connect_failure(self, exc: BaseException, grant: ListenerGrant) -> str:
         if isinstance(exc, TimeoutError):
             return f"Could not join the call within {self._connect_timeout:g} s."
-        detail = str(exc).replace(self.grant.token.reveal(), "[token]")
+        detail = str(exc).replace(grant.token.reveal(), "[token]")
         if "401" in detail or "unauthorized" in detail.lower():
             return "The call server refused the listener token (it may have expired)."
         return f"Could not join the call: {detail[:200]}"
 
     async def stop(self) -> None:
         """Leave the room and stop playback. Idempotent."""
-        await self.mute()
-        await self._disconnect_quietly()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.state != CallState.LEFT:
+        if self.state is not CallState.LEFT:
             self._set_state(CallState.LEFT)
+        await self.mute()
+        for task in list(self._tasks):
+            if task is not asyncio.current_task():
+                task.cancel()
+        await asyncio.gather(
+            *(t for t in self._tasks if t is not asyncio.current_task()), return_exceptions=True
+        )
+        await self._leave_room()
 
-    async def _disconnect_quietly(self) -> None:
+    async def end(self, reason: str) -> None:
+        """The call is over: say why, stop audio, leave; the transcript stays."""
+        if self.state in (CallState.ENDED, CallState.LEFT):
+            return
+        self.end_reason = reason
+        self._set_state(CallState.ENDED, reason)
+        await self.mute()
+        await asyncio.sleep(END_GRACE_SECONDS)
+        await self._leave_room()
+
+    async def _leave_room(self) -> None:
         with contextlib.suppress(Exception):
             await self._room.disconnect()
+
+    # rejoining ---------------------------------------------------------------
+
+    async def _rejoin(self) -> None:
+        """The SDK gave up on the room: join again (fresh token if needed) until the deadline."""
+        self._set_state(CallState.RECONNECTING)
+        await self._audio.forget_tracks()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._rejoin_deadline
+        delay = 0.5
+        while self.state is CallState.RECONNECTING and loop.time() < deadline:
+            try:
+                await self._join(await self._fresh_grant())
+            except SnoopError as error:
+                log.info("rejoin failed: %s", error)
+            else:
+                self.rejoins += 1
+                self._set_state(CallState.LIVE)
+                return
+            await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
+            delay = min(delay * 2, 5.0)
+        if self.state is CallState.RECONNECTING:
+            await self.end("Lost the connection to the call and could not rejoin it.")
+
+    async def _fresh_grant(self) -> ListenerGrant:
+        if self.grant.expires_at - TOKEN_MARGIN > datetime.now(UTC) or self._refresh_grant is None:
+            return self.grant
+        log.info("listener token expired; asking the platform for a new one")
+        return await self._refresh_grant()
 
     # audio -------------------------------------------------------------------
 
     async def listen(self) -> None:
         """Start playing every remote audio track, mixed. Raises `AudioUnavailable`."""
-        if self._listening or self.state in (CallState.ENDED, CallState.LEFT):
+        if self.listening or self.state not in (CallState.LIVE, CallState.RECONNECTING):
             return
-        self._player.open()
-        self._listening = True
-        for track in list(self._audio_tracks.values()):
-            self._start_audio(track)
-        self._emit(AudioChanged(listening=True))
+        self._audio.start()
+        self._emit_audio()
 
     async def mute(self) -> None:
         """Stop playing audio (and close the output stream). The transcript carries on."""
-        if not self._listening:
-            return
-        self._listening = False
-        await self._stop_audio_streams()
-        self._player.close()
-        self._emit(AudioChanged(listening=False))
+        if self.listening:
+            await self._audio.stop()
+            self._emit_audio()
+
+    def set_focus(self, role: Role | None) -> None:
+        """Hear only the agent, only the caller, or (None) both."""
+        self._audio.set_focus(role)
+        self._emit_audio()
+
+    def change_volume(self, steps: int) -> None:
+        self._audio.change_volume(steps)
+        self._emit_audio()
+
+    def _emit_audio(self, message: str | None = None) -> None:
+        self._emit(
+            AudioChanged(self.listening, self._audio.volume, self._audio.focus, message=message)
+        )
 
     def on_player_fault(self, error: AudioUnavailable) -> None:
         """Called from PortAudio's thread when the output device goes away."""
@@ -202,45 +275,31 @@ class ListenerSession:
             self._loop.call_soon_threadsafe(self._spawn, self._audio_fault(error))
 
     async def _audio_fault(self, error: AudioUnavailable) -> None:
-        if not self._listening:
-            return
-        self._listening = False
-        await self._stop_audio_streams()
-        self._player.close()
-        self._emit(AudioChanged(listening=False, message=error.message))
-
-    def _start_audio(self, track: rtc.RemoteAudioTrack) -> None:
-        if track.sid not in self._audio_tasks:
-            self._audio_tasks[track.sid] = asyncio.create_task(self._pump_audio(track))
-
-    async def _pump_audio(self, track: rtc.RemoteAudioTrack) -> None:
-        stream = rtc.AudioStream(track, sample_rate=self._player.sample_rate, num_channels=1)
-        try:
-            async for event in stream:
-                self._player.push(track.sid, np.frombuffer(event.frame.data, dtype=np.int16))
-        finally:
-            await stream.aclose()
-            self._player.remove_source(track.sid)
-
-    async def _stop_audio_streams(self) -> None:
-        tasks = list(self._audio_tasks.values())
-        self._audio_tasks.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self.listening:
+            await self._audio.stop()
+            self._emit_audio(error.message)
 
     # room events -------------------------------------------------------------
 
-    def _wire_room_events(self) -> None:
-        room = self._room
-        room.on("track_subscribed", self._on_track_subscribed)
-        room.on("track_unsubscribed", self._on_track_unsubscribed)
-        room.on("participant_disconnected", self._on_participant_disconnected)
-        room.on("active_speakers_changed", self._on_active_speakers)
-        room.on("transcription_received", self._on_legacy_transcription)
-        room.on("reconnecting", lambda: self._set_state(CallState.RECONNECTING))
-        room.on("reconnected", lambda: self._set_state(CallState.LIVE))
-        room.on("disconnected", self._on_disconnected)
+    def _wire(self, room: rtc.Room) -> None:
+        """Subscribe to `room`'s events; events of a room we have replaced are ignored."""
+
+        def current(handler: Callable[..., None]) -> Callable[..., None]:
+            def guarded(*args: Any) -> None:
+                if room is self._room:
+                    handler(*args)
+
+            return guarded
+
+        room.register_text_stream_handler(TRANSCRIPTION_TOPIC, current(self._on_text_stream))
+        room.on("track_subscribed", current(self._on_track_subscribed))
+        room.on("track_unsubscribed", current(self._on_track_unsubscribed))
+        room.on("participant_disconnected", current(self._on_participant_disconnected))
+        room.on("active_speakers_changed", current(self._on_active_speakers))
+        room.on("transcription_received", current(self._on_legacy_transcription))
+        room.on("reconnecting", current(lambda: self._set_state(CallState.RECONNECTING)))
+        room.on("reconnected", current(lambda: self._set_state(CallState.LIVE)))
+        room.on("disconnected", current(self._on_disconnected))
 
     def _on_track_subscribed(
         self,
@@ -249,9 +308,7 @@ class ListenerSession:
         participant: rtc.RemoteParticipant,
     ) -> None:
         if isinstance(track, rtc.RemoteAudioTrack):
-            self._audio_tracks[track.sid] = track
-            if self._listening:
-                self._start_audio(track)
+            self._audio.add_track(track, role_of(participant))
 
     def _on_track_unsubscribed(
         self,
@@ -259,42 +316,31 @@ class ListenerSession:
         publication: rtc.RemoteTrackPublication,
         participant: rtc.RemoteParticipant,
     ) -> None:
-        sid = publication.sid
-        self._audio_tracks.pop(sid, None)
-        task = self._audio_tasks.pop(sid, None)
-        if task is not None:
-            task.cancel()
+        self._audio.remove_track(publication.sid)
 
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
         if role_of(participant) is Role.AGENT and self.state in (
             CallState.LIVE,
             CallState.RECONNECTING,
         ):
-            self._spawn(self._end("The agent left the call."))
+            self._spawn(self.end("The agent left the call."))
 
     def _on_disconnected(self, reason: rtc.DisconnectReason.ValueType) -> None:
-        if self.state in (CallState.LIVE, CallState.RECONNECTING):
-            text = _END_REASONS.get(reason, "The connection to the call was lost.")
-            self._spawn(self._end(text, leave=False))
-
-    async def _end(self, reason: str, *, leave: bool = True) -> None:
-        """The call is over: say why, stop audio, leave; the transcript stays."""
-        self._set_state(CallState.ENDED, reason)
-        await self.mute()
-        if leave:
-            await asyncio.sleep(END_GRACE_SECONDS)
-            await self._disconnect_quietly()
+        if self.state not in (CallState.LIVE, CallState.RECONNECTING):
+            return
+        final = _FINAL_DISCONNECTS.get(reason)
+        if final is not None:
+            self._spawn(self.end(final))
+        else:
+            self._spawn(self._rejoin())
 
     def _on_active_speakers(self, speakers: list[rtc.Participant]) -> None:
         self._emit(SpeakersChanged(frozenset(role_of(p) for p in speakers)))
 
     # transcript --------------------------------------------------------------
 
-    def _participant(self, identity: str) -> rtc.RemoteParticipant | None:
-        return self._room.remote_participants.get(identity)
-
     def _record(self, segment_id: str, identity: str, text: str, final: bool) -> None:
-        participant = self._participant(identity)
+        participant = self._room.remote_participants.get(identity)
         role = role_of(participant)
         speaker = role.label if role is not Role.OTHER else (identity or "Unknown speaker")
         segment = self.transcript.update(
@@ -337,10 +383,7 @@ class ListenerSession:
     def _set_state(self, state: CallState, reason: str | None = None) -> None:
         if state == self.state and reason is None:
             return
-        if self.state in (CallState.ENDED, CallState.LEFT) and state in (
-            CallState.LIVE,
-            CallState.RECONNECTING,
-        ):
+        if self.state in (CallState.ENDED, CallState.LEFT) and state is not CallState.LEFT:
             return
         self.state = state
         self._emit(StateChanged(state, reason))

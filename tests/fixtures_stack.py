@@ -50,9 +50,22 @@ class PlatformApi:
         )
         return result
 
-    def requests(self) -> list[dict[str, Any]]:
-        """Method, path and status of every request answered so far."""
-        result: list[dict[str, Any]] = self._send("GET", "/_local/requests")
+    def requests(self, *, timestamps: bool = False) -> list[dict[str, Any]]:
+        """Method, path and status of every request answered so far.
+
+        With `timestamps`, each also has `at`: the server's monotonic clock on arrival."""
+        path = "/_local/requests" + ("?timestamps=1" if timestamps else "")
+        result: list[dict[str, Any]] = self._send("GET", path)
+        return result
+
+    def token_requests(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The listener-token requests for one conversation, with arrival times."""
+        path = f"/core/conversations/{conversation_id}/listener-token"
+        return [r for r in self.requests(timestamps=True) if r["path"] == path]
+
+    def stats(self) -> dict[str, Any]:
+        """Local counters, e.g. how much of a `huge_body` answer was actually sent."""
+        result: dict[str, Any] = self._send("GET", "/_local/stats")
         return result
 
     def clear_requests(self) -> None:

@@ -3,94 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from typing import Any
 
-import pytest
-from livekit import api
-
-from snoop_tui.app import SnoopApp, make_app
-from snoop_tui.demo.call import SimulatedCall, Turn
+from snoop_tui.app import make_app
 from snoop_tui.errors import UnsafeListenerToken
 from snoop_tui.screens.panel import NOTICE
 from snoop_tui.session import CallState
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role
-from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.transcript_view import TranscriptView
 from tests.fixtures_audio import band_energy, peak
-
-SCRIPT = (
-    Turn("agent", "Thanks for calling, this is Ava. How can I help?"),
-    Turn("caller", "My bill is twice what I usually pay."),
-    Turn("agent", "Let me look at the account for you."),
-    Turn("caller", "Thank you, I appreciate it."),
-    Turn("agent", "The meter reading was estimated; I will correct it."),
-)
-SIZE = (100, 30)
-
-
-@dataclass
-class LiveCall:
-    conversation_id: str
-    room_name: str
-    call: SimulatedCall
-    go: asyncio.Event
-    """Set to let the simulated call start talking (once the observer is in)."""
-
-
-async def wait_for(
-    pilot: Any, predicate: Callable[[], bool], timeout: float = 20.0, what: str = ""
-) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        await pilot.pause(0.05)
-
-
-def badge(app: SnoopApp) -> CallBadge:
-    return app.screen.query_one(CallBadge)
-
-
-@pytest.fixture
-def settings(platform_api: Any) -> Settings:
-    return Settings(api_url=platform_api.base_url, credential=Secret("ak_demo_sensitive"))
-
-
-@contextlib.asynccontextmanager
-async def running_call(
-    server: Any, conversation: tuple[str, str], script: tuple[Turn, ...] = SCRIPT, **options: Any
-) -> AsyncIterator[LiveCall]:
-    """A simulated call in the conversation's room, held at the start until `go` is set."""
-    conversation_id, room_name = conversation
-    go = asyncio.Event()
-    options = {"words_per_second": 25, "pause_between_turns": 0.1, **options}
-    call = SimulatedCall(
-        server.url, server.api_key, server.api_secret, room_name, script, script_gate=go, **options
-    )
-    task = asyncio.create_task(call.run())
-    try:
-        await asyncio.wait_for(call.started.wait(), 20)
-        yield LiveCall(conversation_id, room_name, call, go)
-    finally:
-        await call.stop()
-        await task
-
-
-@pytest.fixture
-async def live_call(livekit_server: Any, new_conversation: Any) -> AsyncIterator[LiveCall]:
-    async with running_call(livekit_server, new_conversation) as live:
-        yield live
-
-
-async def list_participants(server: Any, room: str) -> list[Any]:
-    async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
-        response = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
-    return list(response.participants)
+from tests.live import SCRIPT, SIZE, LiveCall, badge, list_participants, running_call, wait_for
 
 
 async def test_live_badge_and_notice_appear(settings: Settings, live_call: LiveCall) -> None:
@@ -193,7 +116,7 @@ async def test_unsafe_token_is_refused_before_any_connection(
     assert isinstance(app.failure, UnsafeListenerToken)
     assert "could publish" in app.failure.message
     assert app.return_code == UnsafeListenerToken.exit_code
-    assert app.session is None
+    assert app.session is not None and app.session.identity == ""
     participants = await list_participants(livekit_server, live_call.room_name)
     assert not [p for p in participants if p.permission.hidden]
 

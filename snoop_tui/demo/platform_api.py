@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -97,11 +98,15 @@ _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"id"}
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One answered request: never headers, never bodies."""
+    """One answered request: never headers, never bodies.
+
+    `at` is this server's monotonic clock when the request arrived, so a test can
+    measure the gap between two requests from the server's side."""
 
     method: str
     path: str
     status: int
+    at: float = 0.0
 
 
 @dataclass
@@ -116,6 +121,10 @@ class PlatformState:
     token_ttl: dt.timedelta = dt.timedelta(minutes=10)
     slow_seconds: float = 30.0
     requests: list[RequestRecord] = field(default_factory=list)
+    fault_hits: dict[str, int] = field(default_factory=dict)
+    """Listener-token requests per conversation since its fault was last set."""
+    huge_body_bytes_sent: int = 0
+    """How much of the last `huge_body` answer was written before the client hung up."""
     shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -155,12 +164,18 @@ def _authorize(
 
 
 def mint_listener_token(
-    state: PlatformState, room_name: str, **grant_overrides: bool
+    state: PlatformState,
+    room_name: str,
+    *,
+    ttl: dt.timedelta | None = None,
+    **grant_overrides: Any,
 ) -> tuple[str, dt.datetime]:
     """A real LiveKit JWT for a hidden, subscribe-only observer; returns (jwt, expiry).
 
-    `grant_overrides` exist only for the unsafe-token faults."""
-    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + state.token_ttl
+    `ttl` (negative for an already expired token) and `grant_overrides` exist only
+    for the unsafe-token faults."""
+    ttl = state.token_ttl if ttl is None else ttl
+    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + ttl
     grants = api.VideoGrants(
         room_join=True,
         room=room_name,
@@ -175,7 +190,7 @@ def mint_listener_token(
         api.AccessToken(state.api_key, state.api_secret)
         .with_identity(f"observer-{secrets.token_hex(6)}")
         .with_name("Supervisor")
-        .with_ttl(state.token_ttl)
+        .with_ttl(ttl)
         .with_grants(grants)
         .to_jwt()
     )
@@ -188,6 +203,21 @@ _BAD_GATEWAY_PAGE = (
     "<html><head><title>502 Bad Gateway</title></head>"
     "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
 )
+_LOGIN_PAGE = (
+    "<!DOCTYPE html><html><head><title>Sign in</title></head>"
+    '<body><form action="/login"><input name="user"></form></body></html>'
+)
+INSECURE_LIVEKIT_URL = "ws://calls.example.test:7880"
+"""A plain-text call server on another machine; `.test` never resolves, nothing is contacted."""
+HUGE_BODY_BYTES = 8 * 1024 * 1024
+_HUGE_BODY_CHUNK = 64 * 1024
+_EXPIRED = dt.timedelta(minutes=-5)
+
+
+def _unavailable() -> web.Response:
+    return _error(503, "Service temporarily unavailable.")
+
+
 # Faults a conversation can carry, applied by the listener-token endpoint only.
 _BROKEN_RESPONSES: dict[str, Callable[[], web.Response]] = {
     "http_500": lambda: _error(500, "Internal server error."),
@@ -195,16 +225,63 @@ _BROKEN_RESPONSES: dict[str, Callable[[], web.Response]] = {
         status=502, text=_BAD_GATEWAY_PAGE, content_type="text/html"
     ),
     "not_json": lambda: web.Response(status=200, text="<<not json>>", content_type="text/plain"),
+    "html_200": lambda: web.Response(status=200, text=_LOGIN_PAGE, content_type="text/html"),
+    "always_503": _unavailable,
+}
+# Faults that fail the first N listener-token requests of a conversation, then recover.
+_TRANSIENT: dict[str, tuple[int, Callable[[], web.Response]]] = {
+    "rate_limited_once": (
+        1,
+        lambda: web.json_response(
+            {"detail": "Too many requests."}, status=429, headers={"Retry-After": "1"}
+        ),
+    ),
+    "flaky_503_twice": (2, _unavailable),
 }
 _UNSAFE_GRANTS: dict[str, dict[str, bool]] = {
     "publisher_token": {"can_publish": True},
     "publish_data_token": {"can_publish_data": True},
     "visible_token": {"hidden": False},
 }
-FAULTS = frozenset({*_BROKEN_RESPONSES, *_UNSAFE_GRANTS, "missing_fields", "wrong_types", "slow"})
+_BODY_FAULTS = frozenset(
+    {"missing_fields", "wrong_types", "null_fields", "expired_token", "wrong_room_token"}
+)
+FAULTS = frozenset(
+    {
+        *_BROKEN_RESPONSES,
+        *_TRANSIENT,
+        *_UNSAFE_GRANTS,
+        *_BODY_FAULTS,
+        "slow",
+        "huge_body",
+        "insecure_url",
+    }
+)
 
 
-async def listener_token(request: web.Request) -> web.Response:
+async def _huge_body(
+    request: web.Request, state: PlatformState, body: dict[str, Any]
+) -> web.StreamResponse:
+    """A 200 whose JSON object is padded to several MB, sent in chunks without a length."""
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    head = json.dumps(body)[:-1] + ', "padding": "'
+    state.huge_body_bytes_sent = 0
+    try:
+        await response.write(head.encode())
+        chunk = b"x" * _HUGE_BODY_CHUNK
+        while state.huge_body_bytes_sent < HUGE_BODY_BYTES:
+            await response.write(chunk)
+            state.huge_body_bytes_sent += len(chunk)
+        await response.write(b'"}')
+        await response.write_eof()
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client stopped reading, as it should
+    return response
+
+
+async def listener_token(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     auth = _authorize(request, state, _LISTEN_SCOPES)
     if isinstance(auth, web.Response):
@@ -217,8 +294,14 @@ async def listener_token(request: web.Request) -> web.Response:
     if conversation.room_name is None:
         return _error(404, "Conversation has no live room.")
     fault = conversation.fault or ""
+    hits = state.fault_hits.get(conversation.id, 0) + 1
+    state.fault_hits[conversation.id] = hits
     if fault in _BROKEN_RESPONSES:
         return _BROKEN_RESPONSES[fault]()
+    if fault in _TRANSIENT:
+        failures, respond = _TRANSIENT[fault]
+        if hits <= failures:
+            return respond()
     if fault == "slow":
         try:
             await asyncio.wait_for(state.shutting_down.wait(), timeout=state.slow_seconds)
@@ -226,10 +309,14 @@ async def listener_token(request: web.Request) -> web.Response:
         except TimeoutError:
             pass
     token, expires = mint_listener_token(
-        state, conversation.room_name, **_UNSAFE_GRANTS.get(fault, {})
+        state,
+        conversation.room_name,
+        ttl=_EXPIRED if fault == "expired_token" else None,
+        **({"room": conversation.room_name + "-elsewhere"} if fault == "wrong_room_token" else {}),
+        **_UNSAFE_GRANTS.get(fault, {}),
     )
     body: dict[str, Any] = {
-        "url": state.livekit_url,
+        "url": INSECURE_LIVEKIT_URL if fault == "insecure_url" else state.livekit_url,
         "token": token,
         "room_name": conversation.room_name,
         "expires_at": _iso(expires),
@@ -238,6 +325,10 @@ async def listener_token(request: web.Request) -> web.Response:
         del body["token"]
     if fault == "wrong_types":
         body["url"] = 42
+    if fault == "null_fields":
+        body["token"] = None
+    if fault == "huge_body":
+        return await _huge_body(request, state, body)
     return web.json_response(body)
 
 
@@ -296,6 +387,7 @@ async def put_conversation(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     conversation = Conversation(id=conversation_id, **data)
     state.conversations[conversation_id] = conversation
+    state.fault_hits.pop(conversation_id, None)
     return web.json_response(asdict(conversation))
 
 
@@ -310,11 +402,25 @@ async def patch_conversation(request: web.Request) -> web.Response:
         return _error(404, "Conversation not found.")
     updated = replace(current, **data, updated_at=_now())
     state.conversations[conversation_id] = updated
+    if "fault" in data:
+        state.fault_hits.pop(conversation_id, None)
     return web.json_response(asdict(updated))
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    return web.json_response([asdict(r) for r in request.app[STATE].requests])
+    """The request log; `?timestamps=1` adds each request's arrival time (`at`)."""
+    timestamps = request.query.get("timestamps") == "1"
+    records = [asdict(r) for r in request.app[STATE].requests]
+    if not timestamps:
+        for record in records:
+            del record["at"]
+    return web.json_response(records)
+
+
+async def local_stats(request: web.Request) -> web.Response:
+    """Counters the fault tests read: bytes of the last huge body actually sent."""
+    state = request.app[STATE]
+    return web.json_response({"huge_body_bytes_sent": state.huge_body_bytes_sent})
 
 
 async def clear_requests(request: web.Request) -> web.Response:
@@ -330,6 +436,7 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
     """Keep method, path and status of each request (never headers: they hold secrets)."""
     state = request.app[STATE]
     status = 500
+    arrived = time.monotonic()
     try:
         response = await handler(request)
         status = response.status
@@ -338,8 +445,8 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
         status = exc.status
         raise
     finally:
-        if request.path != "/_local/requests":
-            state.requests.append(RequestRecord(request.method, request.path, status))
+        if request.path not in ("/_local/requests", "/_local/stats"):
+            state.requests.append(RequestRecord(request.method, request.path, status, arrived))
 
 
 async def _on_shutdown(app: web.Application) -> None:
@@ -360,6 +467,7 @@ def make_app(state: PlatformState) -> web.Application:
     app.router.add_patch(local, patch_conversation)
     app.router.add_get("/_local/requests", list_requests)
     app.router.add_delete("/_local/requests", clear_requests)
+    app.router.add_get("/_local/stats", local_stats)
     return app
 
 

@@ -24,6 +24,8 @@ class PanelScreen(Screen[None]):
         self.conversation_id = conversation_id
         self.room_name = ""
         self.listening = False
+        self.volume = 1.0
+        self.audio_focus: Role | None = None
         self.speaking: frozenset[Role] = frozenset()
 
     def compose(self) -> ComposeResult:
@@ -66,8 +68,10 @@ class PanelScreen(Screen[None]):
             self.show_message(f"Call ended. {reason or ''} Press x to close.".replace("  ", " "))
         self.refresh_details()
 
-    def set_listening(self, listening: bool) -> None:
+    def set_audio(self, listening: bool, volume: float, focus: Role | None) -> None:
         self.listening = listening
+        self.volume = volume
+        self.audio_focus = focus
         self._update_controls(
             self.query_one(CallBadge).state in (CallState.LIVE, CallState.RECONNECTING)
         )
@@ -103,6 +107,9 @@ class PanelScreen(Screen[None]):
         activity = Text(no_wrap=True, overflow="ellipsis")
         activity.append("Audio ", style="dim")
         activity.append("listening" if self.listening else "muted", style="bold")
+        activity.append(f" {self.volume:.0%}", style="dim")
+        if self.audio_focus is not None:
+            activity.append(f" · {self.audio_focus.label} only", style="bold")
         activity.append(" · Speaking:", style="dim")
         for role in (Role.AGENT, Role.CALLER):
             on = role in self.speaking
