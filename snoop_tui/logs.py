@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+
+from snoop_tui.errors import ConfigError
 
 REDACTED = "[redacted]"
 _secrets: set[str] = set()
+_LOOKS_SECRET = re.compile(
+    r"eyJ[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*){0,2}"  # a JWT, registered or not
+    r"|(?<=Bearer )[^\s'\"]+"  # whatever follows "Bearer "
+    r"|(?<=access_token=)[^\s&'\"]+",  # a token in a URL's query
+)
 
 
 def register_secret(value: str) -> None:
@@ -21,9 +29,10 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
+    """Replace every registered secret, and anything shaped like a token, with REDACTED."""
     for secret in sorted(_secrets, key=len, reverse=True):
         text = text.replace(secret, REDACTED)
-    return text
+    return _LOOKS_SECRET.sub(REDACTED, text)
 
 
 class RedactingFormatter(logging.Formatter):
@@ -32,9 +41,16 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(path: str) -> None:
-    """Send DEBUG and above to `path`, created (or tightened) to mode 0600."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.fchmod(fd, 0o600)
+    """Send DEBUG and above to `path`, created (or tightened) to mode 0600.
+
+    A symlink is not followed: in a shared /tmp it could point at someone else's file."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        os.fchmod(fd, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the log file {path} ({exc.strerror}); choose another --log-file."
+        ) from None
     handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -26,7 +26,7 @@ class TranscriptChanged(Message):
         self.segment = segment
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, TranscriptChanged) and message.segment.id == self.segment.id
+        return isinstance(message, TranscriptChanged) and message.segment.key == self.segment.key
 
 
 class SpeakerActivity(Message):

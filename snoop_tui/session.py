@@ -38,7 +38,15 @@ ATTR_SEGMENT_ID = "lk.segment_id"
 ATTR_FINAL = "lk.transcription_final"
 END_GRACE_SECONDS = 0.5
 """After the agent leaves, wait this long for in-flight transcript streams before leaving."""
+STALL_SECONDS = 4.0
+"""No bytes at all from the call server for this long means the connection is stale.
+
+LiveKit's own signal ping gives up only after 15 s; a frozen server must not be
+shown as LIVE that long. Media and RTCP keep arriving every second or so on a
+healthy call, silent or not, so a stall this long is a real fault."""
 TOKEN_MARGIN = timedelta(seconds=10)
+AGENT_RETURN_SECONDS = 10.0
+"""An agent that drops out (rather than hanging up) gets this long to come back."""
 """A token this close to `expires_at` is treated as expired when rejoining."""
 
 GrantSource = Callable[[], Awaitable[ListenerGrant]]
@@ -101,6 +109,23 @@ _FINAL_DISCONNECTS = {
 }
 
 
+def _bytes_received(stats: rtc.RtcStats) -> int:
+    return sum(
+        item.transport.transport.bytes_received
+        for item in (*stats.publisher_stats, *stats.subscriber_stats)
+        if item.WhichOneof("stats") == "transport"
+    )
+
+
+def _has_subscriptions(room: rtc.Room) -> bool:
+    """Whether anything should be arriving: an empty room is quiet, not stale."""
+    return any(
+        publication.subscribed
+        for participant in room.remote_participants.values()
+        for publication in participant.track_publications.values()
+    )
+
+
 class ListenerSession:
     """One hidden, subscribe-only presence in a call's room."""
 
@@ -118,8 +143,11 @@ class ListenerSession:
         self.grant = grant
         self.transcript = Transcript()
         self.state = CallState.CONNECTING
+        self.state_history: list[CallState] = [CallState.CONNECTING]
+        """Every state the call went through, in order (short: one entry per transition)."""
         self.end_reason: str | None = None
         self.rejoins = 0
+        self._caller_identity: str | None = None
         self._on_event = on_event
         self._audio = CallAudio(output_device, self.on_player_fault)
         self._connect_timeout = connect_timeout
@@ -154,6 +182,7 @@ class ListenerSession:
         self._emit(StateChanged(CallState.CONNECTING))
         await self._join(self.grant)
         self._set_state(CallState.LIVE)
+        self._spawn(self._watch_for_stalls())
 
     async def _join(self, grant: ListenerGrant) -> None:
         check_listener_grant(grant, allow_insecure=self._allow_insecure_ws)
@@ -171,10 +200,15 @@ class ListenerSession:
                 await room.disconnect()
             raise RoomConnectError(self._connect_failure(exc, grant)) from None
         self.grant = grant
-        for participant in room.remote_participants.values():
+        present = list(room.remote_participants.values())
+        for participant in sorted(
+            present, key=lambda p: p.kind != rtc.ParticipantKind.PARTICIPANT_KIND_SIP
+        ):
+            self._role(participant)  # pin the caller: a SIP participant first
+        for participant in present:
             for publication in participant.track_publications.values():
                 if isinstance(publication.track, rtc.RemoteAudioTrack):
-                    self._audio.add_track(publication.track, role_of(participant))
+                    self._audio.add_track(publication.track, self._role(participant))
 
     def _connect_failure(self, exc: BaseException, grant: ListenerGrant) -> str:
         if isinstance(exc, TimeoutError):
@@ -239,6 +273,30 @@ class ListenerSession:
             return self.grant
         log.info("listener token expired; asking the platform for a new one")
         return await self._refresh_grant()
+
+    async def _watch_for_stalls(self, interval: float = 1.0) -> None:
+        """Show Reconnecting… while nothing arrives from the server; LIVE when it resumes."""
+        last_bytes, last_change = -1, asyncio.get_running_loop().time()
+        stalled = False
+        while self.state not in (CallState.ENDED, CallState.LEFT):
+            await asyncio.sleep(interval)
+            room = self._room
+            if not room.isconnected():
+                continue
+            try:
+                received = _bytes_received(await room.get_rtc_stats())
+            except Exception:  # stats are advisory; the SDK's own signals still apply
+                continue
+            now = asyncio.get_running_loop().time()
+            if received != last_bytes or not _has_subscriptions(room):
+                last_bytes, last_change = received, now
+                if stalled and self.state is CallState.RECONNECTING:
+                    self._set_state(CallState.LIVE)
+                stalled = False
+            elif not stalled and now - last_change >= STALL_SECONDS:
+                stalled = self.state is CallState.LIVE
+                if stalled:
+                    self._set_state(CallState.RECONNECTING)
 
     # audio -------------------------------------------------------------------
 
@@ -308,7 +366,7 @@ class ListenerSession:
         participant: rtc.RemoteParticipant,
     ) -> None:
         if isinstance(track, rtc.RemoteAudioTrack):
-            self._audio.add_track(track, role_of(participant))
+            self._audio.add_track(track, self._role(participant))
 
     def _on_track_unsubscribed(
         self,
@@ -318,12 +376,36 @@ class ListenerSession:
     ) -> None:
         self._audio.remove_track(publication.sid)
 
+    def _role(self, participant: rtc.Participant | None) -> Role:
+        """The participant's role; of several callers only the first one seen is the caller."""
+        role = role_of(participant)
+        if role is not Role.CALLER or participant is None:
+            return role
+        if self._caller_identity is None:
+            self._caller_identity = participant.identity
+        return Role.CALLER if participant.identity == self._caller_identity else Role.OTHER
+
     def _on_participant_disconnected(self, participant: rtc.RemoteParticipant) -> None:
-        if role_of(participant) is Role.AGENT and self.state in (
+        if role_of(participant) is not Role.AGENT or self.state not in (
             CallState.LIVE,
             CallState.RECONNECTING,
         ):
+            return
+        if participant.disconnect_reason == rtc.DisconnectReason.CLIENT_INITIATED:
             self._spawn(self.end("The agent left the call."))
+        else:  # dropped, not hung up (a server restart, say): it may well come back
+            self._spawn(self._await_agent_return())
+
+    async def _await_agent_return(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + AGENT_RETURN_SECONDS
+        while loop.time() < deadline:
+            await asyncio.sleep(0.25)
+            if self.state not in (CallState.LIVE, CallState.RECONNECTING):
+                return
+            if any(role_of(p) is Role.AGENT for p in self._room.remote_participants.values()):
+                return
+        await self.end("The agent dropped out of the call.")
 
     def _on_disconnected(self, reason: rtc.DisconnectReason.ValueType) -> None:
         if self.state not in (CallState.LIVE, CallState.RECONNECTING):
@@ -335,16 +417,15 @@ class ListenerSession:
             self._spawn(self._rejoin())
 
     def _on_active_speakers(self, speakers: list[rtc.Participant]) -> None:
-        self._emit(SpeakersChanged(frozenset(role_of(p) for p in speakers)))
+        self._emit(SpeakersChanged(frozenset(self._role(p) for p in speakers)))
 
     # transcript --------------------------------------------------------------
 
     def _record(self, segment_id: str, identity: str, text: str, final: bool) -> None:
-        participant = self._room.remote_participants.get(identity)
-        role = role_of(participant)
+        role = self._role(self._room.remote_participants.get(identity))
         speaker = role.label if role is not Role.OTHER else (identity or "Unknown speaker")
         segment = self.transcript.update(
-            segment_id, role=role, speaker=speaker, text=text, final=final
+            segment_id, role=role, speaker=speaker, text=text, final=final, owner=identity
         )
         if segment is not None:
             self._emit(TranscriptUpdated(segment))
@@ -386,6 +467,8 @@ class ListenerSession:
         if self.state in (CallState.ENDED, CallState.LEFT) and state is not CallState.LEFT:
             return
         self.state = state
+        self.state_history.append(state)
+        log.info("call state: %s%s", state.value, f" ({reason})" if reason else "")
         self._emit(StateChanged(state, reason))
 
     def _emit(self, event: SessionEvent) -> None:

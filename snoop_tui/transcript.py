@@ -36,6 +36,12 @@ class TranscriptSegment:
     final: bool
     order: int
     """Position by first appearance; an update never moves a segment."""
+    owner: str = ""
+    """Identity of the participant that sent it: one sender cannot overwrite another's segment."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.owner, self.id)
 
 
 _CONTROL_MAP = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
@@ -61,10 +67,17 @@ class Transcript:
     """Ordered segments; the single owner of ordering and de-duplication."""
 
     def __init__(self) -> None:
-        self._segments: dict[str, TranscriptSegment] = {}
+        self._segments: dict[tuple[str, str], TranscriptSegment] = {}
 
     def update(
-        self, segment_id: str, *, role: Role, speaker: str, text: str, final: bool
+        self,
+        segment_id: str,
+        *,
+        role: Role,
+        speaker: str,
+        text: str,
+        final: bool,
+        owner: str = "",
     ) -> TranscriptSegment | None:
         """Record a version of a segment; return it, or None when nothing changed.
 
@@ -72,7 +85,7 @@ class Transcript:
         (a repeated final, a late interim) are ignored.
         """
         text = clean_text(text)
-        current = self._segments.get(segment_id)
+        current = self._segments.get((owner, segment_id))
         if current is None:
             segment = TranscriptSegment(
                 id=segment_id,
@@ -81,12 +94,13 @@ class Transcript:
                 text=text,
                 final=final,
                 order=len(self._segments),
+                owner=owner,
             )
         elif current.final or (current.text == text and current.final == final):
             return None
         else:
             segment = replace(current, text=text, final=final)
-        self._segments[segment_id] = segment
+        self._segments[segment.key] = segment
         return segment
 
     def __iter__(self) -> Iterator[TranscriptSegment]:
@@ -95,8 +109,8 @@ class Transcript:
     def __len__(self) -> int:
         return len(self._segments)
 
-    def get(self, segment_id: str) -> TranscriptSegment | None:
-        return self._segments.get(segment_id)
+    def get(self, segment_id: str, owner: str = "") -> TranscriptSegment | None:
+        return self._segments.get((owner, segment_id))
 
     def finals(self) -> list[TranscriptSegment]:
         return [s for s in self._segments.values() if s.final]

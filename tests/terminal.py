@@ -11,6 +11,7 @@ import subprocess
 import sys
 import termios
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -21,9 +22,17 @@ class Run:
 
 
 def run_in_terminal(
-    args: list[str], env: dict[str, str], timeout: float = 30.0, size: tuple[int, int] = (80, 24)
+    args: list[str],
+    env: dict[str, str],
+    timeout: float = 30.0,
+    size: tuple[int, int] = (80, 24),
+    keys: Sequence[tuple[str, bytes]] = (),
 ) -> Run:
-    """Run `python -m snoop_tui ARGS` on a pty of `size`; return its exit code and all output."""
+    """Run `python -m snoop_tui ARGS` on a pty of `size`; return its exit code and all output.
+
+    `keys` are typed as a person would: each (text, keys) pair waits until `text` has
+    appeared in the output (after the previous pair's keys were typed), then types `keys`.
+    """
     master, slave = pty.openpty()
     cols, rows = size
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -38,6 +47,8 @@ def run_in_terminal(
     )
     os.close(slave)
     chunks: list[bytes] = []
+    pending = list(keys)
+    since = 0  # where in the output to look for the next step's text
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -54,6 +65,10 @@ def run_in_terminal(
                 chunks.append(data)
             elif proc.poll() is not None:
                 break
+            output = b"".join(chunks)
+            if pending and pending[0][0].encode() in output[since:]:
+                since = len(output)
+                os.write(master, pending.pop(0)[1])
         code = proc.wait(timeout=5)
     finally:
         if proc.poll() is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import math
 import signal
 import sys
@@ -24,7 +25,7 @@ import numpy as np
 from livekit import api, rtc
 
 Role = Literal["agent", "caller"]
-Kind = Literal["agent", "sip"]
+Kind = Literal["agent", "sip", "standard"]
 TRANSCRIPTION_TOPIC = "lk.transcription"
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms
@@ -42,6 +43,20 @@ class Turn:
 
     role: Role
     text: str
+
+
+WATCHED_TOPICS = (TRANSCRIPTION_TOPIC, "lk.chat", "")
+"""Stream topics on which each side records who sent it something (no handler, no record)."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """Something one side of the call received from another participant."""
+
+    role: Role
+    what: Literal["data", "text_stream", "byte_stream"]
+    sender: str
+    topic: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,7 @@ class SimulatedCall:
         caller_identity: str = "sip_+15550100",
         caller_leave_delay: float = 0.5,
         script_gate: asyncio.Event | None = None,
+        resilient: bool = False,
     ) -> None:
         self.url = url
         self.room_name = room_name
@@ -125,6 +141,8 @@ class SimulatedCall:
         self.end_by_agent_leaving = end_by_agent_leaving
         self.caller_leave_delay = caller_leave_delay
         self.script_gate = script_gate
+        self.resilient = resilient
+        """Survive a call-server outage: say an interrupted turn again once reconnected."""
         self.agent_identity = f"agent-{room_name}"
         self.caller_identity = caller_identity
         self._api_key = api_key
@@ -132,6 +150,8 @@ class SimulatedCall:
 
         self.published_finals: list[PublishedSegment] = []
         self.seen_participants: list[str] = []
+        self.received: list[Received] = []
+        """Every data packet and watched-topic stream the agent and caller received."""
         self.started = asyncio.Event()
         self.agent_left = asyncio.Event()
         self.finished = asyncio.Event()
@@ -144,6 +164,8 @@ class SimulatedCall:
         self._audio_tasks: list[asyncio.Task[None]] = []
         self._audio_done = False
         self._segment_counter = 0
+        self._epoch = 0  # bumped whenever the agent's connection is disturbed
+        self._last_final: tuple[Turn, str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -193,6 +215,10 @@ class SimulatedCall:
         )
         room = rtc.Room()
         room.on("participant_connected", self._on_participant_connected)
+        self._record_received(role, room)
+        if role == "agent":
+            for event in ("reconnecting", "disconnected", "reconnected"):
+                room.on(event, self._bump_epoch)
         self._rooms[role] = room
         await room.connect(self.url, token, rtc.RoomOptions(auto_subscribe=False))
         source = rtc.AudioSource(SAMPLE_RATE, 1, queue_size_ms=AUDIO_QUEUE_MS)
@@ -203,12 +229,35 @@ class SimulatedCall:
         self._track_sids[role] = publication.sid
         self._audio_tasks.append(asyncio.create_task(self._play(role, source)))
 
+    def _bump_epoch(self, *_args: object) -> None:
+        self._epoch += 1
+
     def _on_participant_connected(self, participant: rtc.RemoteParticipant) -> None:
         self.seen_participants.append(participant.identity)
 
+    def _record_received(self, role: Role, room: rtc.Room) -> None:
+        """Note the sender of every data packet and stream this side gets, then drop it."""
+
+        def on_data(packet: rtc.DataPacket) -> None:
+            sender = packet.participant.identity if packet.participant is not None else ""
+            self.received.append(Received(role, "data", sender, packet.topic or ""))
+
+        def on_text(reader: rtc.TextStreamReader, sender: str) -> None:
+            self.received.append(Received(role, "text_stream", sender, reader.info.topic))
+            reader.close()
+
+        def on_bytes(reader: rtc.ByteStreamReader, sender: str) -> None:
+            self.received.append(Received(role, "byte_stream", sender, reader.info.topic))
+            reader.close()
+
+        room.on("data_received", on_data)
+        for topic in WATCHED_TOPICS:
+            room.register_text_stream_handler(topic, on_text)
+            room.register_byte_stream_handler(topic, on_bytes)
+
     async def _play(self, role: Role, source: rtc.AudioSource) -> None:
         sample = 0
-        while not self._audio_done:
+        while not self._audio_done and self._sources.get(role) is source:  # until replaced
             speaking = self.continuous_audio or self._speaking[role]
             await source.capture_frame(tone_frame(role, sample, speaking))
             sample += FRAME_SAMPLES
@@ -243,16 +292,66 @@ class SimulatedCall:
                     return
                 if loop_number or index:
                     await self._sleep(self.pause_between_turns)
-                try:
-                    if turn.role == "agent":
-                        await self._agent_turn(turn.text)
-                    else:
-                        await self._caller_turn(turn.text)
-                except Exception:
-                    if self._halted():
-                        return  # the agent left mid-sentence; its connection is gone
-                    raise
+                if not await self._say(turn, self._next_segment_id()):
+                    return
             loop_number += 1
+
+    async def _say(self, turn: Turn, segment_id: str) -> bool:
+        """Speak one turn; False when the call was halted. Resilient calls retry outages."""
+        while True:
+            epoch = self._epoch
+            try:
+                if turn.role == "agent":
+                    completed = await self._agent_turn(turn.text, segment_id)
+                else:
+                    completed = await self._caller_turn(turn.text, segment_id)
+            except Exception:
+                if self._halted():
+                    return False  # the agent left mid-sentence; its connection is gone
+                if not self.resilient:
+                    raise
+                completed = False
+            if self._halted():
+                return False
+            if completed and (not self.resilient or epoch == self._epoch):
+                self.published_finals.append(PublishedSegment(segment_id, turn.role, turn.text))
+                self._last_final = (turn, segment_id)
+                return True
+            await self._await_reconnected()
+            if self._last_final is not None:  # it may have died with the old connection
+                await self._resend_final(*self._last_final)
+
+    async def _await_reconnected(self, timeout: float = 60.0, settle: float = 2.0) -> None:
+        """Wait until the agent is connected again, then a moment for listeners to rejoin."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._rooms["agent"].isconnected() and loop.time() < deadline:
+            if self._rooms["agent"].connection_state == rtc.ConnectionState.CONN_DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    await self._rejoin()  # the SDK gave up: join again, as a real agent would
+            if await self._sleep(0.5):
+                return
+        await self._sleep(settle)
+
+    async def _rejoin(self) -> None:
+        for room in self._rooms.values():
+            with contextlib.suppress(Exception):
+                await room.disconnect()
+        await self._join("agent", "Agent", "agent")
+        await self._join("caller", "Caller", "sip")
+
+    async def _resend_final(self, turn: Turn, segment_id: str) -> None:
+        """Send a finished segment again, whole and final; listeners keep one copy."""
+        with contextlib.suppress(Exception):
+            if turn.role == "caller":
+                await self._send_caller_text(segment_id, turn.text, True)
+                return
+            publisher = self._rooms["agent"].local_participant
+            writer = await publisher.stream_text(
+                topic=TRANSCRIPTION_TOPIC, attributes=self._attributes(segment_id, "agent", True)
+            )
+            await writer.write(turn.text)
+            await writer.aclose()
 
     def _next_segment_id(self) -> str:
         self._segment_counter += 1
@@ -265,9 +364,8 @@ class SimulatedCall:
             "lk.transcribed_track_id": self._track_sids[role],
         }
 
-    async def _agent_turn(self, text: str) -> None:
+    async def _agent_turn(self, text: str, segment_id: str) -> bool:
         """One stream for the segment, appended word by word, closed as final."""
-        segment_id = self._next_segment_id()
         publisher = self._rooms["agent"].local_participant
         writer = await publisher.stream_text(
             topic=TRANSCRIPTION_TOPIC, attributes=self._attributes(segment_id, "agent", False)
@@ -278,29 +376,28 @@ class SimulatedCall:
                 await writer.write(word if index == 0 else f" {word}")
                 if await self._sleep(1.0 / self.words_per_second):
                     await writer.aclose()
-                    return
+                    return False
         finally:
             self._speaking["agent"] = False
         final = self._attributes(segment_id, "agent", True)
         del final["lk.segment_id"]
         await writer.aclose(attributes=final)
-        self.published_finals.append(PublishedSegment(segment_id, "agent", text))
+        return True
 
-    async def _caller_turn(self, text: str) -> None:
+    async def _caller_turn(self, text: str, segment_id: str) -> bool:
         """Whole-text interim streams as the caller speaks, then one final stream."""
-        segment_id = self._next_segment_id()
         words = text.split()
         self._speaking["caller"] = True
         try:
             for count in range(1, len(words) + 1):
                 if await self._sleep(1.0 / self.words_per_second):
-                    return
+                    return False
                 if count % CALLER_WORDS_PER_INTERIM == 0 and count < len(words):
                     await self._send_caller_text(segment_id, " ".join(words[:count]), False)
         finally:
             self._speaking["caller"] = False
         await self._send_caller_text(segment_id, text, True)
-        self.published_finals.append(PublishedSegment(segment_id, "caller", text))
+        return True
 
     async def _send_caller_text(self, segment_id: str, text: str, final: bool) -> None:
         publisher = self._rooms["agent"].local_participant

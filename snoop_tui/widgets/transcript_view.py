@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from snoop_tui.transcript import TranscriptSegment
+from snoop_tui.transcript import Role, TranscriptSegment
 
 _LABEL_WIDTH = 8
 
@@ -27,18 +27,29 @@ class SegmentLine(Static):
     def show(self, segment: TranscriptSegment) -> None:
         self.segment = segment
         self.set_class(not segment.final, "-interim")
-        text = Text(segment.text)
+        text = Text()
+        if segment.role is Role.OTHER:
+            text.append(f"({segment.speaker}) ", style="dim")
+        text.append(segment.text)
         if not segment.final:
             text.append(" …", style="dim")
         row = Table.grid(expand=True)
         row.add_column(width=_LABEL_WIDTH, no_wrap=True)
         row.add_column(ratio=1)
-        row.add_row(Text(segment.speaker[: _LABEL_WIDTH - 1], style="bold"), text)
+        row.add_row(Text(self.label, style="bold"), text)
         self.update(row)
 
     @property
+    def label(self) -> str:
+        """Agent or Caller only for those roles; anyone else is "Other", whatever their
+        identity says (an identity named "Agent" must not pass for the agent)."""
+        return self.segment.role.label
+
+    @property
     def plain(self) -> str:
-        return f"{self.segment.speaker}: {self.segment.text}"
+        if self.segment.role is Role.OTHER:
+            return f"{self.label} ({self.segment.speaker}): {self.segment.text}"
+        return f"{self.label}: {self.segment.text}"
 
 
 class TranscriptView(VerticalScroll):
@@ -46,8 +57,8 @@ class TranscriptView(VerticalScroll):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
-        self._lines: dict[str, SegmentLine] = {}
-        self._pending: dict[str, TranscriptSegment] = {}
+        self._lines: dict[tuple[str, str], SegmentLine] = {}
+        self._pending: dict[tuple[str, str], TranscriptSegment] = {}
         self._placeholder = Static("Waiting for the conversation…", classes="placeholder")
 
     def compose(self):  # type: ignore[no-untyped-def]
@@ -64,15 +75,15 @@ class TranscriptView(VerticalScroll):
 
     def show_segment(self, segment: TranscriptSegment) -> None:
         if not self.is_mounted:  # the call can speak before the panel has finished mounting
-            self._pending[segment.id] = segment
+            self._pending[segment.key] = segment
             return
         follow = self.following
-        line = self._lines.get(segment.id)
+        line = self._lines.get(segment.key)
         if line is None:
             if self._placeholder.parent is not None:
                 self._placeholder.remove()
             line = SegmentLine(segment)
-            self._lines[segment.id] = line
+            self._lines[segment.key] = line
             self.mount(line)
         else:
             line.show(segment)

@@ -1,0 +1,158 @@
+"""Connection faults on a real livekit-server: paused, killed and restarted, token expiry.
+
+Each test has its own livekit-server (the shared one must not be paused or killed)
+and its own platform API in this process pointed at it. The simulated call numbers
+its segments, so "every final exactly once and in order" is checked by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from snoop_tui.app import make_app
+from snoop_tui.demo.call import DEFAULT_SCRIPT, SimulatedCall
+from snoop_tui.demo.livekit_server import LocalLiveKitServer
+from snoop_tui.demo.platform_api import Conversation, PlatformState, start_platform_api
+from snoop_tui.session import CallState
+from snoop_tui.settings import Secret, Settings
+from snoop_tui.widgets.transcript_view import TranscriptView
+from tests.live import SIZE, badge, wait_for
+
+CONVERSATION = "conv_faults"
+ROOM = "call-faults"
+
+
+@dataclass
+class FaultStack:
+    server: LocalLiveKitServer
+    state: PlatformState
+    settings: Settings
+
+    def listener_token_requests(self) -> int:
+        return sum(1 for r in self.state.requests if r.path.endswith("/listener-token"))
+
+
+@pytest.fixture
+def own_livekit() -> Iterator[LocalLiveKitServer]:
+    with LocalLiveKitServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def fault_stack(own_livekit: LocalLiveKitServer) -> AsyncIterator[FaultStack]:
+    state = PlatformState(own_livekit.url, own_livekit.api_key, own_livekit.api_secret)
+    state.conversations[CONVERSATION] = Conversation(id=CONVERSATION, room_name=ROOM)
+    runner, base_url = await start_platform_api(state)
+    settings = Settings(api_url=base_url, credential=Secret("ak_demo_sensitive"))
+    try:
+        yield FaultStack(own_livekit, state, settings)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def resilient_call(fault_stack: FaultStack) -> AsyncIterator[tuple[SimulatedCall, Any]]:
+    server = fault_stack.server
+    go = asyncio.Event()
+    call = SimulatedCall(
+        server.url,
+        server.api_key,
+        server.api_secret,
+        ROOM,
+        DEFAULT_SCRIPT,
+        words_per_second=8,
+        pause_between_turns=0.2,
+        script_gate=go,
+        resilient=True,
+    )
+    task = asyncio.create_task(call.run())
+    await asyncio.wait_for(call.started.wait(), 20)
+    try:
+        yield call, go
+    finally:
+        await call.stop()
+        await task
+
+
+def _finals(app: Any) -> list[str]:
+    return [s.id for s in app.screen.query_one(TranscriptView).segments() if s.final]
+
+
+async def _listen_through(
+    fault_stack: FaultStack, call: SimulatedCall, go: asyncio.Event, fault: str
+) -> None:
+    app = make_app(fault_stack.settings, CONVERSATION)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        go.set()
+        await wait_for(pilot, lambda: len(_finals(app)) >= 2, what="the first segments")
+        assert app.session is not None
+
+        if fault == "pause":
+            fault_stack.server.pause()
+            await wait_for(pilot, lambda: badge(app).state is CallState.RECONNECTING, 15)
+            assert "Reconnecting" in str(badge(app).render())
+            await asyncio.sleep(2.0)
+            fault_stack.server.resume()
+        else:
+            await asyncio.to_thread(fault_stack.server.restart)
+        session = app.session
+        await wait_for(
+            pilot,
+            lambda: (
+                CallState.RECONNECTING in session.state_history and session.state is CallState.LIVE
+            ),
+            60,
+            "Reconnecting…, then LIVE again",
+        )
+
+        await wait_for(pilot, lambda: call.agent_left.is_set(), 90, "the call to finish")
+        await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, 15, "Ended")
+        published = [p.segment_id for p in call.published_finals]
+        assert len(published) == len(DEFAULT_SCRIPT)
+        assert _finals(app) == published
+
+
+async def test_paused_server_shows_reconnecting_then_live_and_loses_no_final(
+    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any]
+) -> None:
+    call, go = resilient_call
+    await _listen_through(fault_stack, call, go, "pause")
+
+
+async def test_restarted_server_shows_reconnecting_then_live_and_loses_no_final(
+    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any]
+) -> None:
+    call, go = resilient_call
+    await _listen_through(fault_stack, call, go, "restart")
+
+
+async def test_rejoin_after_expiry_asks_the_platform_for_a_fresh_token(
+    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any]
+) -> None:
+    call, go = resilient_call
+    fault_stack.state.token_ttl = dt.timedelta(seconds=3)
+    app = make_app(fault_stack.settings, CONVERSATION)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
+        assert fault_stack.listener_token_requests() == 1
+        go.set()
+        await asyncio.sleep(4.0)  # past expires_at: the server would refuse the old token
+        await asyncio.to_thread(fault_stack.server.restart)
+        await wait_for(
+            pilot,
+            lambda: (
+                badge(app).state is CallState.LIVE
+                and app.session is not None
+                and app.session.rejoins >= 1
+            ),
+            60,
+            "a rejoin",
+        )
+        assert fault_stack.listener_token_requests() >= 2
