@@ -130,8 +130,11 @@ class JitterBuffer:
 
     Playback starts once `target` samples are buffered; when the producer runs more than
     `cap` ahead, the oldest audio is dropped back to `target` (a short glitch beats a
-    call that stays late forever); when it runs dry the consumer counts an underrun and
-    re-primes. Indices are absolute sample counts; positions are taken modulo the ring size.
+    call that stays late forever); when the buffer has stayed above twice the target
+    for a second (a backlog left by a device stall, or a sender slightly fast), the
+    consumer skips back to `target`, so latency recovers without waiting for the cap;
+    when it runs dry the consumer counts an underrun and re-primes. Indices are absolute
+    sample counts; positions are taken modulo the ring size.
     """
 
     def __init__(self, rate: int, target_ms: float, cap_ms: float) -> None:
@@ -146,6 +149,9 @@ class JitterBuffer:
         self._floor = 0  # producer: oldest sample still worth playing
         self._r = 0  # consumer: next sample to play
         self._playing = False  # consumer
+        self._high_water = 2 * self.target
+        self._high_for = 0  # consumer: samples played while above the high water mark
+        self._recover_after = rate  # consumer: one second of that, then skip back
         self.underruns = 0  # consumer
         self.dropped = 0  # consumer: samples skipped unplayed
 
@@ -183,6 +189,16 @@ class JitterBuffer:
             self.dropped += floor - r
             r = floor
         available = w - r
+        if self._playing and available > self._high_water:
+            self._high_for += frames
+            if self._high_for >= self._recover_after:
+                skip = available - self.target
+                self.dropped += skip
+                r += skip
+                available = self.target
+                self._high_for = 0
+        else:
+            self._high_for = 0
         if not self._playing:
             if available < min(max(self.target, frames), self.cap):
                 self._r = r

@@ -51,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--api-url", help="platform API base URL (env ANYREACH_API_URL)")
     watch.add_argument("--org", help="organization id for pat_ tokens (env ANYREACH_ORG)")
     watch.add_argument("--timeout", type=float, help="seconds per platform request (default 10)")
+    watch.add_argument(
+        "--allow-insecure-ws",
+        action="store_true",
+        help="accept a ws:// (unencrypted) call server that is not on this machine",
+    )
     _add_common(watch)
 
     demo = commands.add_parser(
@@ -101,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _report(error: SnoopError) -> int:
+    logging.getLogger("snoop_tui").error("%s: %s", error.title, error.message)
     print(f"snoop-tui: {error.title}: {error.message}", file=sys.stderr)
     return error.exit_code
 
@@ -115,7 +121,7 @@ def _watch(args: argparse.Namespace) -> int:
     settings = load_settings(overrides)
     settings.require_credential()
     conversation_id = validate_conversation_id(args.conversation_id)
-    return _run_app(settings, conversation_id, args.log_file)
+    return _run_app(settings, conversation_id, args.log_file, args.allow_insecure_ws)
 
 
 @contextlib.contextmanager
@@ -145,10 +151,12 @@ def _native_stderr_to(path: str) -> Iterator[None]:
         terminal.close()
 
 
-def _run_app(settings: Settings, conversation_id: str, log_file: str | None) -> int:
+def _run_app(
+    settings: Settings, conversation_id: str, log_file: str | None, allow_insecure_ws: bool
+) -> int:
     from snoop_tui.app import make_app  # Textual loads only when a panel opens
 
-    app = make_app(settings, conversation_id)
+    app = make_app(settings, conversation_id, allow_insecure_ws=allow_insecure_ws)
     with _native_stderr_to(log_file or os.devnull):
         app.run()
     if app.failure is not None:

@@ -17,9 +17,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 from livekit import rtc
@@ -27,9 +25,18 @@ from livekit import rtc
 from snoop_tui.audio import AudioPlayer
 from snoop_tui.call_audio import CallAudio
 from snoop_tui.errors import AudioUnavailable, RoomConnectError, SnoopError
+from snoop_tui.events import (
+    AudioChanged,
+    CallState,
+    SessionEvent,
+    SpeakersChanged,
+    StateChanged,
+    TranscriptUpdated,
+)
 from snoop_tui.grants import check_listener_grant
+from snoop_tui.liveness import StallWatch
 from snoop_tui.platform import ListenerGrant
-from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, Transcript, TranscriptSegment
+from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +45,6 @@ ATTR_SEGMENT_ID = "lk.segment_id"
 ATTR_FINAL = "lk.transcription_final"
 END_GRACE_SECONDS = 0.5
 """After the agent leaves, wait this long for in-flight transcript streams before leaving."""
-STALL_SECONDS = 4.0
-"""No bytes at all from the call server for this long means the connection is stale.
-
-LiveKit's own signal ping gives up only after 15 s; a frozen server must not be
-shown as LIVE that long. Media and RTCP keep arriving every second or so on a
-healthy call, silent or not, so a stall this long is a real fault."""
 TOKEN_MARGIN = timedelta(seconds=10)
 AGENT_RETURN_SECONDS = 10.0
 """An agent that drops out (rather than hanging up) gets this long to come back."""
@@ -51,41 +52,16 @@ AGENT_RETURN_SECONDS = 10.0
 
 GrantSource = Callable[[], Awaitable[ListenerGrant]]
 
-
-class CallState(StrEnum):
-    CONNECTING = "connecting"
-    LIVE = "live"
-    RECONNECTING = "reconnecting"
-    ENDED = "ended"
-    LEFT = "left"
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    state: CallState
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class TranscriptUpdated:
-    segment: TranscriptSegment
-
-
-@dataclass(frozen=True)
-class SpeakersChanged:
-    active: frozenset[Role]
-
-
-@dataclass(frozen=True)
-class AudioChanged:
-    listening: bool
-    volume: float = 1.0
-    focus: Role | None = None
-    message: str | None = None
-    """Why playback stopped on its own (a device that went away), for the panel."""
-
-
-SessionEvent = StateChanged | TranscriptUpdated | SpeakersChanged | AudioChanged
+__all__ = [
+    "AudioChanged",
+    "CallState",
+    "ListenerSession",
+    "SessionEvent",
+    "SpeakersChanged",
+    "StateChanged",
+    "TranscriptUpdated",
+    "role_of",
+]
 
 
 def role_of(participant: rtc.Participant | None) -> Role:
@@ -107,23 +83,6 @@ _FINAL_DISCONNECTS = {
     rtc.DisconnectReason.PARTICIPANT_REMOVED: "The platform removed this listener from the call.",
     rtc.DisconnectReason.DUPLICATE_IDENTITY: "Another listener joined with the same identity.",
 }
-
-
-def _bytes_received(stats: rtc.RtcStats) -> int:
-    return sum(
-        item.transport.transport.bytes_received
-        for item in (*stats.publisher_stats, *stats.subscriber_stats)
-        if item.WhichOneof("stats") == "transport"
-    )
-
-
-def _has_subscriptions(room: rtc.Room) -> bool:
-    """Whether anything should be arriving: an empty room is quiet, not stale."""
-    return any(
-        publication.subscribed
-        for participant in room.remote_participants.values()
-        for publication in participant.track_publications.values()
-    )
 
 
 class ListenerSession:
@@ -182,7 +141,8 @@ class ListenerSession:
         self._emit(StateChanged(CallState.CONNECTING))
         await self._join(self.grant)
         self._set_state(CallState.LIVE)
-        self._spawn(self._watch_for_stalls())
+        watch = StallWatch(lambda: self._room, on_stall=self._stalled, on_resume=self._resumed)
+        self._spawn(watch.run(lambda: self.state not in (CallState.ENDED, CallState.LEFT)))
 
     async def _join(self, grant: ListenerGrant) -> None:
         check_listener_grant(grant, allow_insecure=self._allow_insecure_ws)
@@ -274,29 +234,15 @@ class ListenerSession:
         log.info("listener token expired; asking the platform for a new one")
         return await self._refresh_grant()
 
-    async def _watch_for_stalls(self, interval: float = 1.0) -> None:
-        """Show Reconnecting… while nothing arrives from the server; LIVE when it resumes."""
-        last_bytes, last_change = -1, asyncio.get_running_loop().time()
-        stalled = False
-        while self.state not in (CallState.ENDED, CallState.LEFT):
-            await asyncio.sleep(interval)
-            room = self._room
-            if not room.isconnected():
-                continue
-            try:
-                received = _bytes_received(await room.get_rtc_stats())
-            except Exception:  # stats are advisory; the SDK's own signals still apply
-                continue
-            now = asyncio.get_running_loop().time()
-            if received != last_bytes or not _has_subscriptions(room):
-                last_bytes, last_change = received, now
-                if stalled and self.state is CallState.RECONNECTING:
-                    self._set_state(CallState.LIVE)
-                stalled = False
-            elif not stalled and now - last_change >= STALL_SECONDS:
-                stalled = self.state is CallState.LIVE
-                if stalled:
-                    self._set_state(CallState.RECONNECTING)
+    def _stalled(self) -> bool:
+        if self.state is not CallState.LIVE:
+            return False
+        self._set_state(CallState.RECONNECTING)
+        return True
+
+    def _resumed(self) -> None:
+        if self.state is CallState.RECONNECTING:
+            self._set_state(CallState.LIVE)
 
     # audio -------------------------------------------------------------------
 

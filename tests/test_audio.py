@@ -177,6 +177,19 @@ def test_jitter_buffer_waits_for_target_then_drops_oldest_past_cap() -> None:
     assert buffer.underruns == 0
 
 
+def test_jitter_buffer_sheds_a_lasting_backlog_back_to_target() -> None:
+    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150)  # high water: 80 samples
+    buffer.write(np.zeros(120, dtype=np.int16))  # a stall left 120 ms queued, under the cap
+    depths = []
+    for _ in range(150):  # 1.5 s of a producer exactly in step with the device
+        buffer.write(np.zeros(10, dtype=np.int16))
+        buffer.read(10)
+        depths.append(buffer.depth)
+    assert depths[0] > 80  # the backlog is played for a while ...
+    assert max(depths[-30:]) <= 40  # ... then latency is back at the target
+    assert 70 <= buffer.dropped <= 90 and buffer.underruns == 0
+
+
 def test_jitter_buffer_counts_one_underrun_then_reprimes() -> None:
     buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150)
     buffer.write(np.ones(45, dtype=np.int16))

@@ -3,7 +3,20 @@
 import subprocess
 import sys
 
-CORE = ["platform", "grants", "transcript", "audio", "session", "settings", "errors", "logs"]
+CORE = [
+    "platform",
+    "grants",
+    "transcript",
+    "audio",
+    "call_audio",
+    "call_status",
+    "events",
+    "liveness",
+    "session",
+    "settings",
+    "errors",
+    "logs",
+]
 
 
 def test_core_modules_do_not_import_textual() -> None:

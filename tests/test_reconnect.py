@@ -19,7 +19,8 @@ from snoop_tui.app import make_app
 from snoop_tui.demo.call import DEFAULT_SCRIPT, SimulatedCall
 from snoop_tui.demo.livekit_server import LocalLiveKitServer
 from snoop_tui.demo.platform_api import Conversation, PlatformState, start_platform_api
-from snoop_tui.session import CallState
+from snoop_tui.platform import PlatformClient
+from snoop_tui.session import CallState, ListenerSession, StateChanged
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.widgets.transcript_view import TranscriptView
 from tests.live import SIZE, badge, wait_for
@@ -93,6 +94,8 @@ async def _listen_through(
         go.set()
         await wait_for(pilot, lambda: len(_finals(app)) >= 2, what="the first segments")
         assert app.session is not None
+        await pilot.press("l")
+        await wait_for(pilot, lambda: app.session is not None and app.session.listening)
 
         if fault == "pause":
             fault_stack.server.pause()
@@ -111,6 +114,11 @@ async def _listen_through(
             60,
             "Reconnecting…, then LIVE again",
         )
+        assert session.listening, "listening was on before the fault"
+        played = session.player.stats.frames_played
+        await wait_for(
+            pilot, lambda: session.player.stats.frames_played > played + 4800, 20, "audio again"
+        )
 
         await wait_for(pilot, lambda: call.agent_left.is_set(), 90, "the call to finish")
         await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, 15, "Ended")
@@ -120,14 +128,14 @@ async def _listen_through(
 
 
 async def test_paused_server_shows_reconnecting_then_live_and_loses_no_final(
-    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any]
+    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any], null_sink: Any
 ) -> None:
     call, go = resilient_call
     await _listen_through(fault_stack, call, go, "pause")
 
 
 async def test_restarted_server_shows_reconnecting_then_live_and_loses_no_final(
-    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any]
+    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any], null_sink: Any
 ) -> None:
     call, go = resilient_call
     await _listen_through(fault_stack, call, go, "restart")
@@ -156,3 +164,35 @@ async def test_rejoin_after_expiry_asks_the_platform_for_a_fresh_token(
             "a rejoin",
         )
         assert fault_stack.listener_token_requests() >= 2
+
+
+async def test_server_that_stays_away_ends_the_call_after_the_rejoin_deadline(
+    fault_stack: FaultStack, resilient_call: tuple[SimulatedCall, Any]
+) -> None:
+    states: list[tuple[CallState, str | None]] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, StateChanged):
+            states.append((event.state, event.reason))
+
+    async with PlatformClient(fault_stack.settings) as platform:
+        grant = await platform.listener_token(CONVERSATION)
+        session = ListenerSession(
+            grant,
+            on_event=on_event,
+            refresh_grant=lambda: platform.listener_token(CONVERSATION),
+            rejoin_deadline=3.0,
+        )
+        await session.connect()
+        fault_stack.server.stop()
+        try:
+            async with asyncio.timeout(90):
+                while session.state is not CallState.ENDED:
+                    await asyncio.sleep(0.2)
+        finally:
+            await session.stop()
+    assert (CallState.RECONNECTING, None) in states
+    assert states[-2] == (
+        CallState.ENDED,
+        "Lost the connection to the call and could not rejoin it.",
+    )

@@ -1,0 +1,75 @@
+"""Notices a call server that has gone quiet, long before LiveKit's own ping gives up.
+
+LiveKit's signal ping declares a connection dead only after 15 s, so a frozen server
+would show as LIVE all that time. Media and RTCP arrive every second or so on a
+healthy call, silent or not; when the transport's received-bytes counter stops
+moving while there are subscribed tracks, the connection is stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from livekit import rtc
+
+STALL_SECONDS = 4.0
+"""No bytes at all from the call server for this long means the connection is stale."""
+
+
+def bytes_received(stats: rtc.RtcStats) -> int:
+    return sum(
+        item.transport.transport.bytes_received
+        for item in (*stats.publisher_stats, *stats.subscriber_stats)
+        if item.WhichOneof("stats") == "transport"
+    )
+
+
+def expects_media(room: rtc.Room) -> bool:
+    """Whether anything should be arriving: an empty room is quiet, not stale."""
+    return any(
+        publication.subscribed
+        for participant in room.remote_participants.values()
+        for publication in participant.track_publications.values()
+    )
+
+
+class StallWatch:
+    """Polls the room's transport stats; reports a stall once, and its end once."""
+
+    def __init__(
+        self,
+        room: Callable[[], rtc.Room],
+        *,
+        on_stall: Callable[[], bool],
+        on_resume: Callable[[], None],
+        stall_seconds: float = STALL_SECONDS,
+        interval: float = 1.0,
+    ) -> None:
+        self._room = room  # a getter: the session replaces its room when it rejoins
+        self._on_stall = on_stall
+        self._on_resume = on_resume
+        self._stall_seconds = stall_seconds
+        self._interval = interval
+
+    async def run(self, active: Callable[[], bool]) -> None:
+        loop = asyncio.get_running_loop()
+        last_bytes, last_change = -1, loop.time()
+        stalled = False
+        while active():
+            await asyncio.sleep(self._interval)
+            room = self._room()
+            if not room.isconnected():
+                continue
+            try:
+                received = bytes_received(await room.get_rtc_stats())
+            except Exception:  # stats are advisory; the SDK's own signals still apply
+                continue
+            now = loop.time()
+            if received != last_bytes or not expects_media(room):
+                last_bytes, last_change = received, now
+                if stalled:
+                    self._on_resume()
+                stalled = False
+            elif not stalled and now - last_change >= self._stall_seconds:
+                stalled = self._on_stall()
