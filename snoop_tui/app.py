@@ -70,6 +70,7 @@ class SnoopApp(App[None]):
         self._platform_factory = platform_factory
         self._allow_insecure_ws = allow_insecure_ws
         self._platform: PlatformClient | None = None
+        self._leaving = False
         self.status_interval = status_interval
         self.panel = PanelScreen(conversation_id)
 
@@ -114,7 +115,8 @@ class SnoopApp(App[None]):
             await self.session.end(f"The conversation is now {conversation.status}.")
 
     def _post_session_event(self, event: SessionEvent) -> None:
-        self.post_message(to_message(event))
+        if not self._leaving:  # the panel's widgets may already be gone
+            self.post_message(to_message(event))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
@@ -132,6 +134,7 @@ class SnoopApp(App[None]):
 
     def fail(self, error: SnoopError) -> None:
         """End the app with the error's exit code; the CLI prints its message."""
+        self._leaving = True
         self.failure = error
         self.exit(return_code=error.exit_code)
 
@@ -151,6 +154,7 @@ class SnoopApp(App[None]):
 
     async def action_stop(self) -> None:
         """Leave the room and close the panel."""
+        self._leaving = True
         if self.session is not None:
             await self.session.stop()
         self.exit(return_code=0)
@@ -181,15 +185,23 @@ class SnoopApp(App[None]):
     # session events ----------------------------------------------------------
 
     def on_call_state_changed(self, message: CallStateChanged) -> None:
+        if self._leaving:
+            return
         self.panel.set_state(message.event.state, message.event.reason)
 
     def on_transcript_changed(self, message: TranscriptChanged) -> None:
+        if self._leaving:
+            return
         self.panel.show_segment(message.segment)
 
     def on_speaker_activity(self, message: SpeakerActivity) -> None:
+        if self._leaving:
+            return
         self.panel.set_speaking(message.event.active)
 
     def on_audio_state_changed(self, message: AudioStateChanged) -> None:
+        if self._leaving:
+            return
         event = message.event
         self.panel.set_audio(event.listening, event.volume, event.focus)
         if message.event.message:
@@ -198,6 +210,7 @@ class SnoopApp(App[None]):
             )
 
     async def on_unmount(self) -> None:
+        self._leaving = True
         if self.session is not None:
             await self.session.stop()
         if self._platform is not None:

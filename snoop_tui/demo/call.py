@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from typing import Literal
 
 import numpy as np
 from livekit import api, rtc
+
+from snoop_tui.demo.livekit_server import SECRET_ENV
 
 Role = Literal["agent", "caller"]
 Kind = Literal["agent", "sip", "standard"]
@@ -463,7 +466,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", required=True, help="LiveKit ws:// URL")
     parser.add_argument("--api-key", required=True)
-    parser.add_argument("--api-secret", required=True)
+    parser.add_argument(
+        "--api-secret",
+        default=os.environ.get(SECRET_ENV),
+        help=f"LiveKit API secret (default: ${SECRET_ENV}; prefer the variable, argv is public)",
+    )
     parser.add_argument("--room", required=True, help="room name")
     repeat = parser.add_mutually_exclusive_group()
     repeat.add_argument("--loops", type=int, default=1, help="times to play the script")
@@ -471,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wps", type=float, default=4.0, help="words per second")
     parser.add_argument("--continuous-audio", action="store_true", help="both sides always sound")
     args = parser.parse_args(argv)
+    if not args.api_secret:
+        parser.error(f"no LiveKit API secret: set {SECRET_ENV}")
     asyncio.run(_run_from_args(args))
     return 0
 

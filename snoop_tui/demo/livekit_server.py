@@ -29,6 +29,10 @@ class LiveKitServerError(RuntimeError):
     """The local livekit-server could not be found or did not come up."""
 
 
+SECRET_ENV = "LIVEKIT_API_SECRET"
+"""How the local stack hands the LiveKit API secret to its child processes."""
+
+
 def find_livekit_server() -> Path:
     """Locate the binary: $SNOOP_LIVEKIT_SERVER, then <repo>/.tools/bin, then PATH."""
     from_env = os.environ.get(BINARY_ENV)

@@ -25,6 +25,8 @@ from typing import Any
 from aiohttp import web
 from livekit import api
 
+from snoop_tui.demo.livekit_server import SECRET_ENV
+
 ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
 LISTENABLE_STATUSES = frozenset({"triggered", "ringing", "in_progress"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "transferred", "unanswered"})
@@ -519,11 +521,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--livekit-url", required=True, help="ws:// URL handed to listeners")
     parser.add_argument("--api-key", required=True, help="LiveKit API key for minting tokens")
-    parser.add_argument("--api-secret", required=True, help="LiveKit API secret")
+    parser.add_argument(
+        "--api-secret",
+        default=os.environ.get(SECRET_ENV),
+        help=f"LiveKit API secret (default: ${SECRET_ENV}; prefer the variable, argv is public)",
+    )
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one)")
     parser.add_argument("--port-file", help="write the bound port to this file")
     parser.add_argument("--token-ttl", type=int, default=600, help="listener token TTL, seconds")
     args = parser.parse_args(argv)
+    if not args.api_secret:
+        parser.error(f"no LiveKit API secret: set {SECRET_ENV}")
     asyncio.run(_serve(args))
     return 0
 

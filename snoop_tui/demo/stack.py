@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from snoop_tui.demo.livekit_server import LocalLiveKitServer
+from snoop_tui.demo.livekit_server import SECRET_ENV, LocalLiveKitServer
 
 DEMO_CONVERSATION_ID = "conv_demo"
 DEMO_CREDENTIAL = "ak_demo_sensitive"
@@ -33,12 +34,15 @@ class StackError(RuntimeError):
 class ManagedProcess:
     """A child process whose output goes to a log file and that is stopped by its pid."""
 
-    def __init__(self, name: str, argv: list[str], log_path: Path) -> None:
+    def __init__(
+        self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.name = name
         self.log_path = log_path
         with open(log_path, "ab") as log:
             self._process = subprocess.Popen(
                 argv,
+                env={**os.environ, **(env or {})},
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -81,12 +85,11 @@ def spawn_platform_api(livekit: LocalLiveKitServer, workdir: Path) -> tuple[Mana
         livekit.url,
         "--api-key",
         livekit.api_key,
-        "--api-secret",
-        livekit.api_secret,
         "--port-file",
         str(port_file),
     ]
-    return ManagedProcess("platform API", argv, workdir / "platform-api.log"), port_file
+    log = workdir / "platform-api.log"
+    return ManagedProcess("platform API", argv, log, _secret_env(livekit)), port_file
 
 
 def _read_port(port_file: Path) -> int | None:
@@ -137,15 +140,18 @@ def spawn_call(
         livekit.url,
         "--api-key",
         livekit.api_key,
-        "--api-secret",
-        livekit.api_secret,
         "--room",
         room_name,
         "--wps",
         str(words_per_second),
     ]
     argv += ["--forever"] if loops is None else ["--loops", str(loops)]
-    return ManagedProcess("simulated call", argv, workdir / "call.log")
+    return ManagedProcess("simulated call", argv, workdir / "call.log", _secret_env(livekit))
+
+
+def _secret_env(livekit: LocalLiveKitServer) -> dict[str, str]:
+    """The API secret goes to children by environment: argv is visible to every user in ps."""
+    return {SECRET_ENV: livekit.api_secret}
 
 
 class LocalStack:
