@@ -106,6 +106,7 @@ class ListenerSession:
         """Every state the call went through, in order (short: one entry per transition)."""
         self.end_reason: str | None = None
         self.rejoins = 0
+        self.rejoin_attempts = 0
         self._caller_identity: str | None = None
         self._on_event = on_event
         self._audio = CallAudio(output_device, self.on_player_fault)
@@ -215,6 +216,7 @@ class ListenerSession:
         deadline = loop.time() + self._rejoin_deadline
         delay = 0.5
         while self.state is CallState.RECONNECTING and loop.time() < deadline:
+            self.rejoin_attempts += 1
             try:
                 await self._join(await self._fresh_grant())
             except SnoopError as error:
@@ -343,6 +345,10 @@ class ListenerSession:
             self._spawn(self._await_agent_return())
 
     async def _await_agent_return(self) -> None:
+        """End the call if the agent stays away while our own connection is fine.
+
+        While we are reconnecting ourselves, the agent's absence says nothing: the
+        rejoin decides (and names the real reason if it fails)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + AGENT_RETURN_SECONDS
         while loop.time() < deadline:
@@ -351,7 +357,8 @@ class ListenerSession:
                 return
             if any(role_of(p) is Role.AGENT for p in self._room.remote_participants.values()):
                 return
-        await self.end("The agent dropped out of the call.")
+        if self.state is CallState.LIVE:
+            await self.end("The agent dropped out of the call.")
 
     def _on_disconnected(self, reason: rtc.DisconnectReason.ValueType) -> None:
         if self.state not in (CallState.LIVE, CallState.RECONNECTING):
@@ -367,11 +374,24 @@ class ListenerSession:
 
     # transcript --------------------------------------------------------------
 
-    def _record(self, segment_id: str, identity: str, text: str, final: bool) -> None:
+    def _record(
+        self,
+        segment_id: str,
+        identity: str,
+        text: str,
+        final: bool,
+        spoken_at: float | None = None,
+    ) -> None:
         role = self._role(self._room.remote_participants.get(identity))
         speaker = role.label if role is not Role.OTHER else (identity or "Unknown speaker")
         segment = self.transcript.update(
-            segment_id, role=role, speaker=speaker, text=text, final=final, owner=identity
+            segment_id,
+            role=role,
+            speaker=speaker,
+            text=text,
+            final=final,
+            owner=identity,
+            spoken_at=spoken_at,
         )
         if segment is not None:
             self._emit(TranscriptUpdated(segment))
@@ -382,18 +402,19 @@ class ListenerSession:
     async def _read_text_stream(self, reader: rtc.TextStreamReader, identity: str) -> None:
         attributes = reader.info.attributes or {}
         segment_id = attributes.get(ATTR_SEGMENT_ID) or reader.info.stream_id
+        spoken_at = float(reader.info.timestamp) or None  # the sender's clock, in ms
         text = ""
         try:
             async for chunk in reader:
                 if len(text) <= MAX_SEGMENT_CHARS:
                     text += chunk
-                    self._record(segment_id, identity, text, final=False)
+                    self._record(segment_id, identity, text, False, spoken_at)
         except rtc.StreamError:
             return  # what arrived stays as an interim version
         finally:
             reader.close()
         final = (reader.info.attributes or {}).get(ATTR_FINAL) == "true"
-        self._record(segment_id, identity, text, final=final)
+        self._record(segment_id, identity, text, final, spoken_at)
 
     def _on_legacy_transcription(
         self,

@@ -9,6 +9,7 @@ ever needs "replace segment X with this text"; the session does the assembling.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -35,13 +36,22 @@ class TranscriptSegment:
     text: str
     final: bool
     order: int
-    """Position by first appearance; an update never moves a segment."""
+    """Arrival rank: breaks ties, and orders segments with no sender time."""
+    spoken_at: float = 0.0
+    """When the sender started the segment (ms since the epoch; on arrival if unknown).
+
+    Segments are shown in this order, so a burst delivered after an outage, whose
+    streams can finish in any order, still reads as it was said."""
     owner: str = ""
     """Identity of the participant that sent it: one sender cannot overwrite another's segment."""
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.owner, self.id)
+
+    @property
+    def sort_key(self) -> tuple[float, int]:
+        return (self.spoken_at, self.order)
 
 
 _CONTROL_MAP = {c: chr(0x2400 + c) for c in range(0x20)} | {0x7F: "\u2421"}
@@ -78,6 +88,7 @@ class Transcript:
         text: str,
         final: bool,
         owner: str = "",
+        spoken_at: float | None = None,
     ) -> TranscriptSegment | None:
         """Record a version of a segment; return it, or None when nothing changed.
 
@@ -85,6 +96,7 @@ class Transcript:
         (a repeated final, a late interim) are ignored.
         """
         text = clean_text(text)
+        spoken_at = spoken_at if spoken_at else time.time() * 1000
         current = self._segments.get((owner, segment_id))
         if current is None:
             segment = TranscriptSegment(
@@ -95,6 +107,7 @@ class Transcript:
                 final=final,
                 order=len(self._segments),
                 owner=owner,
+                spoken_at=spoken_at,
             )
         elif current.final or (current.text == text and current.final == final):
             return None
@@ -104,7 +117,7 @@ class Transcript:
         return segment
 
     def __iter__(self) -> Iterator[TranscriptSegment]:
-        return iter(self._segments.values())
+        return iter(sorted(self._segments.values(), key=lambda s: s.sort_key))
 
     def __len__(self) -> int:
         return len(self._segments)
@@ -113,4 +126,4 @@ class Transcript:
         return self._segments.get((owner, segment_id))
 
     def finals(self) -> list[TranscriptSegment]:
-        return [s for s in self._segments.values() if s.final]
+        return [s for s in self if s.final]

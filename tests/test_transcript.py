@@ -34,3 +34,11 @@ def test_terminal_escape_sequences_are_shown_not_interpreted() -> None:
 def test_oversized_segment_is_cut_with_a_marker() -> None:
     shown = clean_text("a" * (MAX_SEGMENT_CHARS + 500))
     assert len(shown) < MAX_SEGMENT_CHARS + 20 and shown.endswith("[cut]")
+
+
+def test_segments_are_ordered_by_when_they_were_said_not_when_they_arrived() -> None:
+    t = Transcript()
+    t.update("s6", role=Role.CALLER, speaker="Caller", text="later", final=True, spoken_at=2000)
+    t.update("s5", role=Role.AGENT, speaker="Agent", text="earlier", final=True, spoken_at=1000)
+    assert [s.id for s in t] == ["s5", "s6"]
+    assert [s.id for s in t.finals()] == ["s5", "s6"]

@@ -84,15 +84,29 @@ class TranscriptView(VerticalScroll):
                 self._placeholder.remove()
             line = SegmentLine(segment)
             self._lines[segment.key] = line
-            self.mount(line)
+            later = self._first_line_after(segment)
+            if later is None:
+                self.mount(line)
+            else:  # a segment that was said earlier but arrived late goes in its place
+                self.mount(line, before=later)
         else:
             line.show(segment)
         if follow:
             self.call_after_refresh(self.scroll_end, animate=False)
 
+    def _first_line_after(self, segment: TranscriptSegment) -> SegmentLine | None:
+        """The earliest shown line said after `segment` (usually none: it goes last)."""
+        later = None
+        for line in reversed(list(self.query_children(SegmentLine))):
+            if line.segment.sort_key <= segment.sort_key:
+                break
+            later = line
+        return later
+
     def lines(self) -> list[str]:
-        """What the transcript shows, in order, for tests and copying."""
-        return [line.plain for line in self._lines.values()]
+        """What the transcript shows, top to bottom, for tests and copying."""
+        return [line.plain for line in self.query_children(SegmentLine)]
 
     def segments(self) -> list[TranscriptSegment]:
-        return [line.segment for line in self._lines.values()]
+        """The segments shown, top to bottom."""
+        return [line.segment for line in self.query_children(SegmentLine)]
