@@ -29,6 +29,7 @@ from snoop_tui.settings import Secret, Settings  # noqa: E402
 from snoop_tui.widgets.badge import CallBadge  # noqa: E402
 from snoop_tui.widgets.transcript_view import TranscriptView  # noqa: E402
 from tests.fixtures_audio import private_null_sink  # noqa: E402
+from tests.live import running_call  # noqa: E402
 
 OUT = ROOT / "screenshots"
 SIZE = (80, 24)
@@ -80,24 +81,6 @@ async def _shoot_no_audio(settings: Settings) -> None:
         _save(app, "panel-no-audio-output")
 
 
-async def _start_call(server: LocalLiveKitServer, room: str) -> tuple[SimulatedCall, Any, Any]:
-    go = asyncio.Event()
-    call = SimulatedCall(
-        server.url,
-        server.api_key,
-        server.api_secret,
-        room,
-        SCRIPT,
-        words_per_second=12,
-        pause_between_turns=0.2,
-        end_by_agent_leaving=False,
-        script_gate=go,
-    )
-    task = asyncio.create_task(call.run())
-    await asyncio.wait_for(call.started.wait(), 30)
-    return call, task, go
-
-
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     with LocalLiveKitServer() as server, private_null_sink():
@@ -106,24 +89,21 @@ async def main() -> None:
         room = f"call-{CONVERSATION}"
         state.conversations[CONVERSATION] = Conversation(id=CONVERSATION, room_name=room)
         settings = Settings(api_url=base_url, credential=Secret("ak_demo_sensitive"))
+        call_options: dict[str, Any] = {
+            "words_per_second": 12,
+            "pause_between_turns": 0.2,
+            "end_by_agent_leaving": False,
+        }
         try:
-            call, task, go = await _start_call(server, room)
-            try:
-                await _shoot(settings, call, go)
-            finally:
-                await call.stop()
-                await task
-            call, task, go = await _start_call(server, room)
-            try:
+            async with running_call(server, (CONVERSATION, room), SCRIPT, **call_options) as live:
+                await _shoot(settings, live.call, live.go)
+            async with running_call(server, (CONVERSATION, room), SCRIPT, **call_options):
                 no_device = Settings(
                     api_url=base_url,
                     credential=Secret("ak_demo_sensitive"),
                     output_device="Headset",
                 )
                 await _shoot_no_audio(no_device)
-            finally:
-                await call.stop()
-                await task
         finally:
             await runner.cleanup()
 

@@ -116,16 +116,12 @@ class PlatformClient:
 
     async def listener_token(self, conversation_id: str) -> ListenerGrant:
         """Ask for a subscribe-only, hidden token for the call's LiveKit room."""
-        path = self._settings.listener_token_path.format(
-            conversation_id=quote(validate_conversation_id(conversation_id), safe="")
-        )
+        path = _conversation_path(self._settings.listener_token_path, conversation_id)
         body = await self._request("POST", path, conversation_id, json={})
         return _parse_listener_grant(body)
 
     async def conversation(self, conversation_id: str) -> Conversation:
-        path = self._settings.conversation_path.format(
-            conversation_id=quote(validate_conversation_id(conversation_id), safe="")
-        )
+        path = _conversation_path(self._settings.conversation_path, conversation_id)
         body = await self._request("GET", path, conversation_id)
         return _parse_conversation(body)
 
@@ -206,6 +202,12 @@ def _declared_length(headers: httpx.Headers) -> int:
         return int(headers.get("content-length", "0"))
     except ValueError:
         return 0
+
+
+def _conversation_path(template: str, conversation_id: str) -> str:
+    return template.format(
+        conversation_id=quote(validate_conversation_id(conversation_id), safe="")
+    )
 
 
 def _retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:

@@ -104,7 +104,6 @@ class ListenerSession:
         self.state = CallState.CONNECTING
         self.state_history: list[CallState] = [CallState.CONNECTING]
         """Every state the call went through, in order (short: one entry per transition)."""
-        self.end_reason: str | None = None
         self.rejoins = 0
         self.rejoin_attempts = 0
         self._caller_identity: str | None = None
@@ -196,7 +195,6 @@ class ListenerSession:
         """The call is over: say why, stop audio, leave; the transcript stays."""
         if self.state in (CallState.ENDED, CallState.LEFT):
             return
-        self.end_reason = reason
         self._set_state(CallState.ENDED, reason)
         await self.mute()
         await asyncio.sleep(END_GRACE_SECONDS)

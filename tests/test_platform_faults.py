@@ -153,23 +153,22 @@ async def test_trickling_body_ends_in_a_timeout_not_a_hang(settings: Settings) -
             await client.listener_token("conv_1")
 
 
-async def test_html_page_with_200_is_a_bad_response(
-    settings: Settings, platform_api: Any, new_conversation: tuple[str, str]
+@pytest.mark.parametrize(
+    ("fault", "words"),
+    [("html_200", "web page"), ("null_fields", "no valid `token`")],
+    ids=["html page with 200", "null token"],
+)
+async def test_malformed_listener_token_answer_is_a_bad_response(
+    settings: Settings,
+    platform_api: Any,
+    new_conversation: tuple[str, str],
+    fault: str,
+    words: str,
 ) -> None:
     conversation_id, _ = new_conversation
-    platform_api.patch_conversation(conversation_id, fault="html_200")
+    platform_api.patch_conversation(conversation_id, fault=fault)
     async with PlatformClient(settings) as client:
-        with pytest.raises(BadPlatformResponse, match="web page"):
-            await client.listener_token(conversation_id)
-
-
-async def test_null_token_is_a_bad_response(
-    settings: Settings, platform_api: Any, new_conversation: tuple[str, str]
-) -> None:
-    conversation_id, _ = new_conversation
-    platform_api.patch_conversation(conversation_id, fault="null_fields")
-    async with PlatformClient(settings) as client:
-        with pytest.raises(BadPlatformResponse, match="no valid `token`"):
+        with pytest.raises(BadPlatformResponse, match=words):
             await client.listener_token(conversation_id)
 
 

@@ -23,7 +23,7 @@ from snoop_tui.platform import PlatformClient
 from snoop_tui.session import CallState, ListenerSession, StateChanged
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.widgets.transcript_view import TranscriptView
-from tests.live import SIZE, badge, wait_for
+from tests.live import SIZE, badge, running_call, wait_for
 
 CONVERSATION = "conv_faults"
 ROOM = "call-faults"
@@ -59,26 +59,15 @@ async def fault_stack(own_livekit: LocalLiveKitServer) -> AsyncIterator[FaultSta
 
 @pytest.fixture
 async def resilient_call(fault_stack: FaultStack) -> AsyncIterator[tuple[SimulatedCall, Any]]:
-    server = fault_stack.server
-    go = asyncio.Event()
-    call = SimulatedCall(
-        server.url,
-        server.api_key,
-        server.api_secret,
-        ROOM,
+    async with running_call(
+        fault_stack.server,
+        (CONVERSATION, ROOM),
         DEFAULT_SCRIPT,
         words_per_second=8,
         pause_between_turns=0.2,
-        script_gate=go,
         resilient=True,
-    )
-    task = asyncio.create_task(call.run())
-    await asyncio.wait_for(call.started.wait(), 20)
-    try:
-        yield call, go
-    finally:
-        await call.stop()
-        await task
+    ) as live:
+        yield live.call, live.go
 
 
 def _finals(app: Any) -> list[str]:

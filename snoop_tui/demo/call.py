@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import contextlib
 import math
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from typing import Literal
 import numpy as np
 from livekit import api, rtc
 
-from snoop_tui.demo.livekit_server import SECRET_ENV
+from snoop_tui.demo.livekit_server import add_api_secret_option
 
 Role = Literal["agent", "caller"]
 Kind = Literal["agent", "sip", "standard"]
@@ -466,11 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--url", required=True, help="LiveKit ws:// URL")
     parser.add_argument("--api-key", required=True)
-    parser.add_argument(
-        "--api-secret",
-        default=os.environ.get(SECRET_ENV),
-        help=f"LiveKit API secret (default: ${SECRET_ENV}; prefer the variable, argv is public)",
-    )
+    add_api_secret_option(parser)
     parser.add_argument("--room", required=True, help="room name")
     repeat = parser.add_mutually_exclusive_group()
     repeat.add_argument("--loops", type=int, default=1, help="times to play the script")
@@ -478,8 +473,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wps", type=float, default=4.0, help="words per second")
     parser.add_argument("--continuous-audio", action="store_true", help="both sides always sound")
     args = parser.parse_args(argv)
-    if not args.api_secret:
-        parser.error(f"no LiveKit API secret: set {SECRET_ENV}")
     asyncio.run(_run_from_args(args))
     return 0
 

@@ -6,6 +6,7 @@ on a small free UDP range, and no RTC TCP port (it would otherwise bind every in
 
 from __future__ import annotations
 
+import argparse
 import os
 import secrets
 import shutil
@@ -31,6 +32,16 @@ class LiveKitServerError(RuntimeError):
 
 SECRET_ENV = "LIVEKIT_API_SECRET"
 """How the local stack hands the LiveKit API secret to its child processes."""
+
+
+def add_api_secret_option(parser: argparse.ArgumentParser) -> None:
+    """`--api-secret`, defaulting to $LIVEKIT_API_SECRET (the way the stack passes it)."""
+    parser.add_argument(
+        "--api-secret",
+        default=os.environ.get(SECRET_ENV),
+        required=not os.environ.get(SECRET_ENV),
+        help=f"LiveKit API secret (default: ${SECRET_ENV}; prefer the variable, argv is public)",
+    )
 
 
 def find_livekit_server() -> Path:

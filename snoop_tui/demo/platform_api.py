@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 from livekit import api
 
-from snoop_tui.demo.livekit_server import SECRET_ENV
+from snoop_tui.demo.livekit_server import add_api_secret_option
 
 ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
 LISTENABLE_STATUSES = frozenset({"triggered", "ringing", "in_progress"})
@@ -165,6 +165,20 @@ def _authorize(
     return credential
 
 
+def _authorized_conversation(
+    request: web.Request, any_of: frozenset[str]
+) -> Conversation | web.Response:
+    """The conversation the path names, or the 401/403/404 answer to send instead."""
+    state = request.app[STATE]
+    auth = _authorize(request, state, any_of)
+    if isinstance(auth, web.Response):
+        return auth
+    conversation = state.conversations.get(request.match_info["conversation_id"])
+    if conversation is None:
+        return _error(404, "Conversation not found.")
+    return conversation
+
+
 def mint_listener_token(
     state: PlatformState,
     room_name: str,
@@ -285,12 +299,9 @@ async def _huge_body(
 
 async def listener_token(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
-    auth = _authorize(request, state, _LISTEN_SCOPES)
-    if isinstance(auth, web.Response):
-        return auth
-    conversation = state.conversations.get(request.match_info["conversation_id"])
-    if conversation is None:
-        return _error(404, "Conversation not found.")
+    conversation = _authorized_conversation(request, _LISTEN_SCOPES)
+    if isinstance(conversation, web.Response):
+        return conversation
     if conversation.status not in LISTENABLE_STATUSES:
         return _error(409, f"Conversation is not active (status {conversation.status}).")
     if conversation.room_name is None:
@@ -335,13 +346,9 @@ async def listener_token(request: web.Request) -> web.StreamResponse:
 
 
 async def get_conversation(request: web.Request) -> web.Response:
-    state = request.app[STATE]
-    auth = _authorize(request, state, _READ_SCOPES)
-    if isinstance(auth, web.Response):
-        return auth
-    conversation = state.conversations.get(request.match_info["conversation_id"])
-    if conversation is None:
-        return _error(404, "Conversation not found.")
+    conversation = _authorized_conversation(request, _READ_SCOPES)
+    if isinstance(conversation, web.Response):
+        return conversation
     return web.json_response(conversation.to_public_json())
 
 
@@ -521,17 +528,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--livekit-url", required=True, help="ws:// URL handed to listeners")
     parser.add_argument("--api-key", required=True, help="LiveKit API key for minting tokens")
-    parser.add_argument(
-        "--api-secret",
-        default=os.environ.get(SECRET_ENV),
-        help=f"LiveKit API secret (default: ${SECRET_ENV}; prefer the variable, argv is public)",
-    )
+    add_api_secret_option(parser)
     parser.add_argument("--port", type=int, default=0, help="TCP port (0 picks a free one)")
     parser.add_argument("--port-file", help="write the bound port to this file")
     parser.add_argument("--token-ttl", type=int, default=600, help="listener token TTL, seconds")
     args = parser.parse_args(argv)
-    if not args.api_secret:
-        parser.error(f"no LiveKit API secret: set {SECRET_ENV}")
     asyncio.run(_serve(args))
     return 0
 
