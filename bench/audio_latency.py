@@ -138,8 +138,12 @@ class _ObservedAudioPlayer(AudioPlayer):
     def _callback(self, outdata: Int16Array, frames: int, time: Any, status: Any) -> None:
         super()._callback(outdata, frames, time, status)
         self._blocks.append(
-            Block(time.currentTime, time.outputBufferDacTime, outdata[:, 0].copy(),
-                  bool(status.output_underflow))
+            Block(
+                time.currentTime,
+                time.outputBufferDacTime,
+                outdata[:, 0].copy(),
+                bool(status.output_underflow),
+            )
         )
 
 
@@ -254,8 +258,12 @@ def open_output_player(rate: int, blocks: list[Block] | None = None) -> OutputPl
         def observed(outdata: Int16Array, frames: int, time_info: Any, status: Any) -> None:
             callback(outdata, frames, time_info, status)
             blocks.append(
-                Block(time_info.currentTime, time_info.outputBufferDacTime,
-                      outdata[:, 0].copy(), bool(status.output_underflow))
+                Block(
+                    time_info.currentTime,
+                    time_info.outputBufferDacTime,
+                    outdata[:, 0].copy(),
+                    bool(status.output_underflow),
+                )
             )
 
         return real(*args, callback=observed, **kwargs)
@@ -280,7 +288,11 @@ async def produce(target: Target, signal: Int16Array, rate: int, seconds: float)
 
 
 async def observed_phase(
-    name: str, target: Target, blocks: list[Block], signal: Int16Array, rate: int,
+    name: str,
+    target: Target,
+    blocks: list[Block],
+    signal: Int16Array,
+    rate: int,
     seconds: float,
 ) -> Playback:
     await target.start()
@@ -335,9 +347,7 @@ def analyse(pb: Playback, locator: SampleLocator, rate: int) -> LatencyRow:
         for k in range(-(-start // n), (start + run - 1) // n + 1):
             first_played.setdefault(k, block.dac + (k * n - start) / rate)
     measured = [k for k, t in enumerate(pb.arrivals) if t >= window[0]]
-    latencies = [
-        (first_played[k] - pb.arrivals[k]) * 1000 for k in measured if k in first_played
-    ]
+    latencies = [(first_played[k] - pb.arrivals[k]) * 1000 for k in measured if k in first_played]
     return LatencyRow(
         name=pb.name,
         latencies_ms=latencies,
@@ -399,8 +409,9 @@ def drift_ours(rate: int) -> DriftRow:
             events += buffer.dropped > before
         deepest = max(deepest, buffer.depth)
     ms = 1000 / rate
-    return DriftRow("AudioPlayer (JitterBuffer)", buffer.depth * ms, deepest * ms,
-                    buffer.dropped * ms, events)
+    return DriftRow(
+        "AudioPlayer (JitterBuffer)", buffer.depth * ms, deepest * ms, buffer.dropped * ms, events
+    )
 
 
 class _SimTime:
@@ -454,10 +465,14 @@ async def run(seconds: float) -> None:
 
         observed: list[tuple[str, Callable[[list[Block]], Target]]] = [
             ("AudioPlayer", lambda b: OursTarget(_ObservedAudioPlayer(b))),
-            ("OutputPlayer via its mixer (add_track path)",
-             lambda b: OutputPlayerTarget(open_output_player(rate, b))),
-            ("OutputPlayer, frames appended to its buffer (no mixer)",
-             lambda b: OutputPlayerTarget(open_output_player(rate, b), via_mixer=False)),
+            (
+                "OutputPlayer via its mixer (add_track path)",
+                lambda b: OutputPlayerTarget(open_output_player(rate, b)),
+            ),
+            (
+                "OutputPlayer, frames appended to its buffer (no mixer)",
+                lambda b: OutputPlayerTarget(open_output_player(rate, b), via_mixer=False),
+            ),
         ]
         rows: list[LatencyRow] = []
         for name, make in observed:
@@ -478,19 +493,28 @@ async def run(seconds: float) -> None:
 
 
 def _print(
-    rows: list[LatencyRow], cpu: list[tuple[str, float]], drift: list[DriftRow], rate: int,
+    rows: list[LatencyRow],
+    cpu: list[tuple[str, float]],
+    drift: list[DriftRow],
+    rate: int,
     seconds: float,
 ) -> None:
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}; device rate {rate} Hz; {seconds:.0f} s per phase\n")
-    print("| player | frames | median ms | p90 ms | max ms | device queue ms | block ms "
-          "| short blocks | device underflows | frames not played | depth at end ms |")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}; device rate {rate} Hz; {seconds:.0f} s per phase\n"
+    )
+    print(
+        "| player | frames | median ms | p90 ms | max ms | device queue ms | block ms "
+        "| short blocks | device underflows | frames not played | depth at end ms |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         lat = r.latencies_ms
-        print(f"| {r.name} | {len(lat)} | {statistics.median(lat):.1f} | {_pct(lat, 0.9):.1f} "
-              f"| {max(lat):.1f} | {r.device_ms:.1f} | {r.block_ms:.1f} | {r.short_blocks} "
-              f"| {r.device_underflows} | {r.missing} | {r.end_depth_ms:.0f} |")
+        print(
+            f"| {r.name} | {len(lat)} | {statistics.median(lat):.1f} | {_pct(lat, 0.9):.1f} "
+            f"| {max(lat):.1f} | {r.device_ms:.1f} | {r.block_ms:.1f} | {r.short_blocks} "
+            f"| {r.device_underflows} | {r.missing} | {r.end_depth_ms:.0f} |"
+        )
     ours, sdk = statistics.median(rows[0].latencies_ms), statistics.median(rows[1].latencies_ms)
     print(f"\nmedian added latency, AudioPlayer / OutputPlayer (mixer path): {ours / sdk:.2f}\n")
     base = cpu[0][1]
@@ -498,12 +522,16 @@ def _print(
     print("|---|---|---|---|")
     for name, per_min in cpu:
         print(f"| {name} | {per_min:.2f} | {per_min / 60 * 100:.1f} | {per_min - base:.2f} |")
-    print(f"\n| model ({DRIFT_MINUTES} simulated min, producer {(DRIFT - 1) * 100:.1f}% fast, "
-          f"{SIM_RATE} Hz) | final depth ms | max depth ms | audio dropped ms | drop events |")
+    print(
+        f"\n| model ({DRIFT_MINUTES} simulated min, producer {(DRIFT - 1) * 100:.1f}% fast, "
+        f"{SIM_RATE} Hz) | final depth ms | max depth ms | audio dropped ms | drop events |"
+    )
     print("|---|---|---|---|---|")
     for d in drift:
-        print(f"| {d.name} | {d.final_ms:.0f} | {d.max_ms:.0f} | {d.dropped_ms:.0f} "
-              f"| {d.drop_events} |")
+        print(
+            f"| {d.name} | {d.final_ms:.0f} | {d.max_ms:.0f} | {d.dropped_ms:.0f} "
+            f"| {d.drop_events} |"
+        )
 
 
 if __name__ == "__main__":

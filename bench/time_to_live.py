@@ -21,11 +21,11 @@ import statistics
 import time
 import uuid
 
-from snoop_tui.app import make_app
 from snoop_tui.demo.call import SimulatedCall
 from snoop_tui.demo.livekit_server import LocalLiveKitServer
 from snoop_tui.demo.platform_api import Conversation, PlatformState, start_platform_api
 from snoop_tui.grants import check_listener_grant
+from snoop_tui.launch import make_app
 from snoop_tui.platform import PlatformClient
 from snoop_tui.session import CallState, ListenerSession
 from snoop_tui.settings import Secret, Settings
@@ -86,8 +86,10 @@ async def main(runs: int) -> None:
             await call_task
             await runner.cleanup()
     rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, {runs} runs each")
+    print(
+        f"machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, {runs} runs each"
+    )
     print("| path | runs | median ms | min ms | p90 ms | max ms |")
     print("|---|---|---|---|---|---|")
     print(_row("core: token + grant check + join", core))

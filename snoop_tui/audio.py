@@ -1,11 +1,14 @@
 """Call audio playback: one PortAudio output stream, a jitter buffer per remote track, a mixer.
 
-Threads: `AudioPlayer.push` runs on the asyncio thread (the producer); the PortAudio
-callback runs on its own thread (the consumer). They share no lock. Each `JitterBuffer`
-is single-producer/single-consumer: the producer alone writes `_claimed`, `_floor` and
-`_w`, the consumer alone writes `_r`, and under the GIL each of those assignments is
-atomic. The set of sources the callback mixes is an immutable tuple that the producer
-replaces in one assignment.
+Threads: the owner (the asyncio loop that opens the player and pushes to it) and
+PortAudio's thread (the audio callback, and the finished callback). They share no lock;
+every field has one writer. Each `JitterBuffer` is single-producer/single-consumer: the
+producer alone writes `_claimed`, `_floor` and `_w`, the consumer alone writes `_r`, and
+under the GIL each of those assignments is atomic. The set of sources the callback mixes
+is an immutable tuple that the owner replaces in one assignment. When a stream ends by
+itself (the device went away), PortAudio's thread only records which stream finished
+(`_finished`); the owner retires it (drops the stream and the buffers, reports the fault)
+on its loop, or on its next call if it has no loop.
 
 `sounddevice` is imported only when audio is first needed, so a machine without
 libportaudio can still run everything else and gets `AudioUnavailable` when it asks to play.
@@ -13,6 +16,8 @@ libportaudio can still run everything else and gets `AudioUnavailable` when it a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -222,7 +227,11 @@ class JitterBuffer:
 
 
 class AudioPlayer:
-    """Owns the one output stream and mixes the call's remote tracks into it."""
+    """Owns the one output stream and mixes the call's remote tracks into it.
+
+    `on_fault` is called on the owner's thread (the loop that called `open`) when the
+    output stops by itself; the player is closed by then and may be opened again.
+    """
 
     def __init__(
         self,
@@ -237,6 +246,8 @@ class AudioPlayer:
         self._cap_ms = cap_ms
         self._on_fault = on_fault
         self._stream: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._finished: Any = None  # PortAudio's thread: the last stream that ended
         self._sd: Any = None
         self._rate = DEFAULT_SAMPLE_RATE
         self._channels = 1
@@ -254,7 +265,9 @@ class AudioPlayer:
 
     @property
     def is_open(self) -> bool:
-        return self._stream is not None
+        """A stream is playing (one that ended by itself does not count)."""
+        stream = self._stream
+        return stream is not None and stream is not self._finished
 
     @property
     def sample_rate(self) -> int:
@@ -277,8 +290,13 @@ class AudioPlayer:
 
     def open(self) -> None:
         """Open and start the output stream; `AudioUnavailable` if there is nowhere to play."""
+        self._retire_finished()
         if self._stream is not None:
             return
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # no loop: a stream that ends is retired on the next call
         sd = self._sd = _import_sounddevice()
         info = self._query_device(sd)
         rate = int(info["default_samplerate"])
@@ -294,7 +312,7 @@ class AudioPlayer:
                 dtype="int16",
                 latency=DEVICE_LATENCY_S,
                 callback=self._callback,
-                finished_callback=lambda: self._on_stream_finished(holder),
+                finished_callback=lambda: self._stream_finished(holder),
             )
             holder.append(stream)
             self._stream = stream
@@ -318,7 +336,8 @@ class AudioPlayer:
 
     def push(self, source: str, pcm: Int16Array) -> None:
         """Queue one track's mono int16 samples at `sample_rate` (asyncio thread only)."""
-        if self._stream is None:
+        if self._stream is None or self._stream is self._finished:
+            self._retire_finished()
             return
         if pcm.dtype != np.int16:
             raise TypeError(f"push() takes int16 samples, not {pcm.dtype}")
@@ -407,14 +426,27 @@ class AudioPlayer:
         else:
             outdata[:] = mono[:, np.newaxis]
 
-    def _on_stream_finished(self, holder: list[Any]) -> None:
-        """PortAudio ended a stream: expected after close(), a fault if it is still ours."""
-        if not holder or self._stream is not holder[0]:
+    def _stream_finished(self, holder: list[Any]) -> None:
+        """PortAudio's thread, when a stream ends: record it and wake the owner, nothing more.
+
+        Expected after close() (the stream is no longer ours, so nothing follows); a fault
+        if the stream is still ours, which the owner then retires."""
+        if not holder:
             return
-        stream = holder[0]
+        self._finished = holder[0]
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                loop.call_soon_threadsafe(self._retire_finished)
+
+    def _retire_finished(self) -> None:
+        """Owner's thread: if our stream ended by itself, drop it and report the fault."""
+        stream = self._stream
+        if stream is None or stream is not self._finished:
+            return
         self._stream = None
         self._clear_sources()
-        # Closing waits for this very thread to end, so it happens on another one.
+        # Closing waits for PortAudio's thread to end; do not make the loop wait for it.
         threading.Thread(
             target=stream.close, kwargs={"ignore_errors": True}, name="audio-close", daemon=True
         ).start()

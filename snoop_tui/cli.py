@@ -1,7 +1,8 @@
 """The `snoop-tui` command: sub-commands, flags and exit codes.
 
-Every `SnoopError` ends the process with one line on stderr and the exit code from
-`snoop_tui.errors.EXIT_CODES`; no traceback reaches a supervisor's terminal.
+Every `SnoopError` ends the process with one line on stderr and its class's
+`exit_code` (the README's table lists them all); no traceback reaches a
+supervisor's terminal.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Library warnings (LiveKit's FFI is chatty at teardown) belong in the log file,
     # never on the supervisor's terminal, where they would scribble over the panel.
     logging.getLogger().addHandler(logging.NullHandler())
+    logging.captureWarnings(True)
     try:
         if getattr(args, "log_file", None):
             configure_logging(args.log_file)
@@ -154,7 +156,7 @@ def _native_stderr_to(path: str) -> Iterator[None]:
 def _run_app(
     settings: Settings, conversation_id: str, log_file: str | None, allow_insecure_ws: bool
 ) -> int:
-    from snoop_tui.app import make_app  # Textual loads only when a panel opens
+    from snoop_tui.launch import make_app  # Textual loads only when a panel opens
 
     app = make_app(settings, conversation_id, allow_insecure_ws=allow_insecure_ws)
     with _native_stderr_to(log_file or os.devnull):
@@ -165,8 +167,8 @@ def _run_app(
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from snoop_tui.app import make_app
     from snoop_tui.demo.stack import LocalStack
+    from snoop_tui.launch import make_app
 
     async def run() -> int:
         async with LocalStack() as stack:
@@ -202,5 +204,4 @@ def _devices() -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    logging.captureWarnings(True)
     sys.exit(main())

@@ -17,8 +17,10 @@ The hierarchy::
     ├── RoomConnectError             the LiveKit room could not be joined
     └── AudioUnavailable             no audio output on this machine (or PortAudio missing)
 
-Messages never contain the credential or the listener token: they are built from
-status codes, ids and fixed text only.
+Each leaf class carries the process exit code the CLI ends with (`exit_code`);
+the README's table lists them, and a test keeps the two the same. Messages never
+contain the credential or the listener token: they are built from status codes,
+ids and fixed text only.
 """
 
 from __future__ import annotations
@@ -101,23 +103,3 @@ class RoomConnectError(SnoopError):
 class AudioUnavailable(SnoopError):
     title = "No audio output"
     exit_code = 30
-
-
-EXIT_CODES: dict[type[SnoopError], int] = {
-    cls: cls.exit_code
-    for cls in (
-        ConfigError,
-        Unauthorized,
-        MissingScope,
-        ConversationNotFound,
-        ConversationNotActive,
-        PlatformUnavailable,
-        BadPlatformResponse,
-        PlatformUnreachable,
-        PlatformTimeout,
-        UnsafeListenerToken,
-        RoomConnectError,
-        AudioUnavailable,
-    )
-}
-"""One table from error to process exit code; the README's table is made from it."""

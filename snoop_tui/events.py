@@ -1,7 +1,8 @@
-"""What a listener session reports: a few small, typed events (no SDK types in them).
+"""What a call reports: a few small, typed events (no SDK types in them).
 
-The session emits them; the app wraps each in a Textual message (see messages.py);
-tests and benchmarks can consume them directly.
+The listener session emits the room's events; the call link (see link.py) adds
+the platform's answers. The app wraps each in a Textual message (see messages.py);
+tests, benchmarks and the snapshot harness consume or produce them directly.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from snoop_tui.errors import SnoopError
 from snoop_tui.transcript import Role, TranscriptSegment
 
 
@@ -18,6 +20,11 @@ class CallState(StrEnum):
     RECONNECTING = "reconnecting"
     ENDED = "ended"
     LEFT = "left"
+
+    @property
+    def in_call(self) -> bool:
+        """Joined, or rejoining: Listen and Mute mean something."""
+        return self in (CallState.LIVE, CallState.RECONNECTING)
 
 
 @dataclass(frozen=True)
@@ -45,4 +52,31 @@ class AudioChanged:
     """Why playback stopped on its own (a device that went away), for the panel."""
 
 
+@dataclass(frozen=True)
+class RoomAssigned:
+    """The platform granted a listener token for this room."""
+
+    room_name: str
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    """The call could not be started; the panel closes with the error's exit code."""
+
+    error: SnoopError
+
+
 SessionEvent = StateChanged | TranscriptUpdated | SpeakersChanged | AudioChanged
+CallEvent = SessionEvent | RoomAssigned | CallFailed
+
+
+def supersedes(newer: CallEvent, older: CallEvent) -> bool:
+    """Whether `newer` carries everything `older` did, so `older` need not be shown.
+
+    Lets a flood of "latest state" events (interim text, speaker activity) collapse
+    before it reaches the screen."""
+    if isinstance(newer, SpeakersChanged):
+        return isinstance(older, SpeakersChanged)
+    if isinstance(newer, TranscriptUpdated) and isinstance(older, TranscriptUpdated):
+        return newer.segment.key == older.segment.key
+    return False

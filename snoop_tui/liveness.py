@@ -9,12 +9,17 @@ moving while there are subscribed tracks, the connection is stale.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 from livekit import rtc
 
+log = logging.getLogger(__name__)
+
 STALL_SECONDS = 4.0
 """No bytes at all from the call server for this long means the connection is stale."""
+MAX_LOGGED_FAILURES = 5
+"""Distinct stats failures logged per outage; a failure that repeats is logged once."""
 
 
 def bytes_received(stats: rtc.RtcStats) -> int:
@@ -51,6 +56,8 @@ class StallWatch:
         self._on_resume = on_resume
         self._stall_seconds = stall_seconds
         self._interval = interval
+        self._failures_logged: set[str] = set()
+        """Stats failures already logged in the current outage: a long one logs each once."""
 
     async def run(self, active: Callable[[], bool]) -> None:
         loop = asyncio.get_running_loop()
@@ -63,8 +70,10 @@ class StallWatch:
                 continue
             try:
                 received = bytes_received(await room.get_rtc_stats())
-            except Exception:  # stats are advisory; the SDK's own signals still apply
+            except Exception as error:  # stats are advisory; the SDK's own signals still apply
+                self._stats_failed(error)
                 continue
+            self._stats_back()
             now = loop.time()
             if received != last_bytes or not expects_media(room):
                 last_bytes, last_change = received, now
@@ -73,3 +82,18 @@ class StallWatch:
                 stalled = False
             elif not stalled and now - last_change >= self._stall_seconds:
                 stalled = self._on_stall()
+
+    def _stats_failed(self, error: Exception) -> None:
+        failure = (type(error).__name__ + (f": {error}" if str(error) else ""))[:200]
+        if failure in self._failures_logged or len(self._failures_logged) > MAX_LOGGED_FAILURES:
+            return
+        self._failures_logged.add(failure)
+        if len(self._failures_logged) > MAX_LOGGED_FAILURES:
+            log.info("transport stats keep failing in new ways; not logging more until they work")
+        else:
+            log.info("transport stats unavailable, stall check paused: %s", failure)
+
+    def _stats_back(self) -> None:
+        if self._failures_logged:
+            self._failures_logged.clear()
+            log.info("transport stats available again, stall check resumed")

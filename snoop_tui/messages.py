@@ -1,62 +1,26 @@
-"""Textual messages that carry the session's events to the widgets.
+"""The one Textual message that carries a call's events to the app.
 
-The session knows nothing of Textual; the app wraps each event in one of these
-and posts it. Messages that only carry "the latest state" say so through
-`can_replace`, so a flood of interim transcript updates collapses to the newest.
+The core knows nothing of Textual; the app wraps each `CallEvent` in a
+`CallEventMessage` and posts it. Events that only carry "the latest state"
+(interim text of one segment, speaker activity) collapse while they wait in the
+queue (`can_replace`), so a flood never builds a backlog of stale repaints.
 """
 
 from __future__ import annotations
 
 from textual.message import Message
 
-from snoop_tui.errors import SnoopError
-from snoop_tui.session import AudioChanged, SessionEvent, SpeakersChanged, StateChanged
-from snoop_tui.transcript import TranscriptSegment
+from snoop_tui.events import CallEvent, supersedes
 
 
-class CallStateChanged(Message):
-    def __init__(self, event: StateChanged) -> None:
-        super().__init__()
-        self.event = event
+class CallEventMessage(Message):
+    """Something happened on the call."""
 
-
-class TranscriptChanged(Message):
-    def __init__(self, segment: TranscriptSegment) -> None:
-        super().__init__()
-        self.segment = segment
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, TranscriptChanged) and message.segment.key == self.segment.key
-
-
-class SpeakerActivity(Message):
-    def __init__(self, event: SpeakersChanged) -> None:
+    def __init__(self, event: CallEvent) -> None:
         super().__init__()
         self.event = event
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, SpeakerActivity)
-
-
-class AudioStateChanged(Message):
-    def __init__(self, event: AudioChanged) -> None:
-        super().__init__()
-        self.event = event
-
-
-class Notice(Message):
-    """A problem to show in the panel without ending it (no audio device, say)."""
-
-    def __init__(self, error: SnoopError) -> None:
-        super().__init__()
-        self.error = error
-
-
-def to_message(event: SessionEvent) -> Message:
-    if isinstance(event, StateChanged):
-        return CallStateChanged(event)
-    if isinstance(event, SpeakersChanged):
-        return SpeakerActivity(event)
-    if isinstance(event, AudioChanged):
-        return AudioStateChanged(event)
-    return TranscriptChanged(event.segment)
+        # Textual asks the message at the head of the queue whether the next one
+        # (`message`, newer) may replace it.
+        return isinstance(message, CallEventMessage) and supersedes(message.event, self.event)

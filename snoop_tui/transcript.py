@@ -9,6 +9,7 @@ ever needs "replace segment X with this text"; the session does the assembling.
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -73,11 +74,19 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
+SegmentKey = tuple[str, str]
+
+
 class Transcript:
-    """Ordered segments; the single owner of ordering and de-duplication."""
+    """Ordered segments; the single owner of ordering and de-duplication.
+
+    The session builds segments with `update`; a view keeps its own copy with `put`
+    and learns from it where each new segment goes."""
 
     def __init__(self) -> None:
-        self._segments: dict[tuple[str, str], TranscriptSegment] = {}
+        self._segments: dict[SegmentKey, TranscriptSegment] = {}
+        self._order: list[tuple[tuple[float, int], SegmentKey]] = []
+        """(sort_key, key) of every segment, kept sorted: a late segment goes in its place."""
 
     def update(
         self,
@@ -113,11 +122,27 @@ class Transcript:
             return None
         else:
             segment = replace(current, text=text, final=final)
-        self._segments[segment.key] = segment
+        self.put(segment)
         return segment
 
+    def put(self, segment: TranscriptSegment) -> tuple[int, bool]:
+        """Store a segment, or a newer version of one; return (its position, whether new).
+
+        A segment keeps the place it was first given (its sort key never changes)."""
+        current = self._segments.get(segment.key)
+        self._segments[segment.key] = segment
+        entry = ((current or segment).sort_key, segment.key)
+        if current is not None:
+            return bisect.bisect_left(self._order, entry), False
+        index = bisect.bisect_left(self._order, entry)
+        self._order.insert(index, entry)
+        return index, True
+
     def __iter__(self) -> Iterator[TranscriptSegment]:
-        return iter(sorted(self._segments.values(), key=lambda s: s.sort_key))
+        return (self._segments[key] for _, key in self._order)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._segments
 
     def __len__(self) -> int:
         return len(self._segments)

@@ -2,6 +2,7 @@
 
 Both are plain sync fixtures, so they do not depend on any event loop's scope. Tests
 register their own conversations (and rooms) through the platform API's `/_local` admin.
+The platform API is the demo's, extended with the tests' faults (`faulty_platform_api`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,9 @@ import pytest
 
 from snoop_tui.demo.livekit_server import LocalLiveKitServer
 from snoop_tui.demo.stack import ManagedProcess, spawn_platform_api, wait_for_port_file
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FAULTY_PLATFORM_API = "tests.faulty_platform_api"
 
 
 @dataclass
@@ -36,19 +41,31 @@ class PlatformApi:
             response.raise_for_status()
             return response.json()
 
-    def put_conversation(self, conversation_id: str, **fields: Any) -> dict[str, Any]:
-        """Create or replace a conversation (status defaults to in_progress)."""
+    def put_conversation(
+        self, conversation_id: str, *, fault: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Create or replace a conversation (status defaults to in_progress), maybe faulty."""
         result: dict[str, Any] = self._send(
             "PUT", f"/_local/conversations/{conversation_id}", fields
         )
+        if fault is not None:
+            self.set_fault(conversation_id, fault)
         return result
 
     def patch_conversation(self, conversation_id: str, **fields: Any) -> dict[str, Any]:
-        """Change some fields of a conversation, e.g. status="completed"."""
+        """Change some fields of a conversation, e.g. status="completed" or fault="slow"."""
+        if "fault" in fields:
+            self.set_fault(conversation_id, fields.pop("fault"))
         result: dict[str, Any] = self._send(
             "PATCH", f"/_local/conversations/{conversation_id}", fields
         )
         return result
+
+    def set_fault(self, conversation_id: str, fault: str | None) -> None:
+        """Break the conversation's listener-token answers as `fault` names (None mends them).
+
+        The names are `tests.faulty_platform_api.FAULTS`."""
+        self._send("PUT", f"/_local/faults/{conversation_id}", {"fault": fault})
 
     def requests(self, *, timestamps: bool = False) -> list[dict[str, Any]]:
         """Method, path and status of every request answered so far.
@@ -65,7 +82,7 @@ class PlatformApi:
 
     def stats(self) -> dict[str, Any]:
         """Local counters, e.g. how much of a `huge_body` answer was actually sent."""
-        result: dict[str, Any] = self._send("GET", "/_local/stats")
+        result: dict[str, Any] = self._send("GET", "/_local/faults/stats")
         return result
 
     def clear_requests(self) -> None:
@@ -87,9 +104,12 @@ def livekit_server() -> Iterator[LocalLiveKitServer]:
 def platform_api(
     livekit_server: LocalLiveKitServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PlatformApi]:
-    """The local platform API as a subprocess, minting tokens for `livekit_server`."""
+    """The local platform API (with the tests' faults) as a subprocess, minting tokens
+    for `livekit_server`."""
     workdir = tmp_path_factory.mktemp("platform-api")
-    process, port_file = spawn_platform_api(livekit_server, workdir)
+    process, port_file = spawn_platform_api(
+        livekit_server, workdir, module=FAULTY_PLATFORM_API, cwd=REPO_ROOT
+    )
     try:
         base_url = wait_for_port_file(process, port_file)
         yield PlatformApi(base_url=base_url, process=process, livekit=livekit_server)

@@ -44,7 +44,7 @@ async def wait_for(
         await pilot.pause(0.05)
 
 
-def badge(app: SnoopApp) -> CallBadge:
+def badge(app: SnoopApp[Any]) -> CallBadge:
     return app.screen.query_one(CallBadge)
 
 

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 
+from snoop_tui import audio as audio_module
 from snoop_tui.audio import (
     AudioPlayer,
     JitterBuffer,
@@ -276,11 +278,11 @@ def test_output_devices_list_the_null_sinks_default(null_sink: NullSink) -> None
     assert default.default_samplerate > 0
 
 
-def test_unplugged_output_mid_call_closes_the_player_and_reports_a_fault(
+async def test_unplugged_output_mid_call_closes_the_player_and_reports_a_fault(
     null_sink: NullSink,
 ) -> None:
     faults: list[tuple[AudioUnavailable, str]] = []
-    reported = threading.Event()
+    reported = asyncio.Event()
 
     def on_fault(error: AudioUnavailable) -> None:
         faults.append((error, threading.current_thread().name))
@@ -291,18 +293,116 @@ def test_unplugged_output_mid_call_closes_the_player_and_reports_a_fault(
         player.open()
         feed(player, {CALLER: CALLER_HZ}, 0.3)
         with null_sink.unplugged():
-            assert reported.wait(5)
+            await asyncio.wait_for(reported.wait(), 5)
         assert not player.is_open
         assert player.stats.sources == 0
         error, thread = faults[0]
         assert "audio output stopped" in str(error)
-        assert thread != threading.main_thread().name
+        assert thread == threading.current_thread().name  # the loop's, not PortAudio's
         player.push(CALLER, np.zeros(480, dtype=np.int16))  # harmless once closed
         player.open()  # and listening can start again
         assert player.is_open
     finally:
         player.close()
     assert len(faults) == 1
+
+
+def test_unplugged_output_without_a_loop_is_reported_on_the_owners_next_call(
+    null_sink: NullSink,
+) -> None:
+    faults: list[str] = []
+    player = AudioPlayer(on_fault=lambda error: faults.append(threading.current_thread().name))
+    try:
+        player.open()
+        feed(player, {CALLER: CALLER_HZ}, 0.3)
+        with null_sink.unplugged():
+            deadline = time.monotonic() + 5
+            while player.is_open and time.monotonic() < deadline:
+                time.sleep(0.02)
+        assert not player.is_open
+        assert faults == [] and player.stats.sources == 1  # PortAudio's thread only noted it
+        player.push(CALLER, np.zeros(480, dtype=np.int16))
+        assert faults == [threading.current_thread().name]
+        assert player.stats.sources == 0
+    finally:
+        player.close()
+
+
+class StandInStream:
+    """Just enough of `sounddevice.OutputStream` to end a stream from another thread."""
+
+    def __init__(self, finished_callback: Callable[[], None], **options: Any) -> None:
+        self.finished_callback = finished_callback
+        self.closed = threading.Event()
+
+    def start(self) -> None:
+        pass
+
+    def abort(self, ignore_errors: bool = False) -> None:
+        pass
+
+    def close(self, ignore_errors: bool = False) -> None:
+        self.closed.set()
+
+
+class StandInSoundDevice:
+    """A `sounddevice` module with one output device and streams that never play."""
+
+    PortAudioError = RuntimeError
+
+    def __init__(self) -> None:
+        self.streams: list[StandInStream] = []
+
+    def query_devices(self, device: object = None, kind: str = "") -> dict[str, Any]:
+        return {
+            "index": 0,
+            "name": "stand-in",
+            "max_output_channels": 2,
+            "default_samplerate": 48000,
+        }
+
+    def OutputStream(self, **options: Any) -> StandInStream:
+        stream = StandInStream(**options)
+        self.streams.append(stream)
+        return stream
+
+
+class WatchedPlayer(AudioPlayer):
+    """Records which thread assigns each of the player's fields."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        writes = self.__dict__.setdefault("writes", [])
+        writes.append((name, threading.current_thread().name))
+        super().__setattr__(name, value)
+
+
+async def test_stream_that_ends_by_itself_is_retired_by_the_loop_not_portaudios_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    portaudio = StandInSoundDevice()
+    monkeypatch.setattr(audio_module, "_import_sounddevice", lambda: portaudio)
+    faults: list[str] = []
+    player = WatchedPlayer(on_fault=lambda error: faults.append(threading.current_thread().name))
+    player.open()
+    player.push(CALLER, np.zeros(480, dtype=np.int16))
+    stream = portaudio.streams[-1]
+
+    ended = threading.Thread(target=stream.finished_callback, name="portaudio")
+    ended.start()
+    ended.join()
+    writes: list[tuple[str, str]] = player.__dict__["writes"]
+    assert {name for name, thread in writes if thread == "portaudio"} == {"_finished"}
+    assert not player.is_open and player.stats.sources == 1 and faults == []
+
+    await asyncio.sleep(0)  # the loop runs what PortAudio's thread handed it
+    assert faults == [threading.current_thread().name]
+    assert player.stats.sources == 0 and not player.is_open
+    assert stream.closed.wait(5)
+    assert {name for name, thread in writes if thread == "portaudio"} == {"_finished"}
+    player.open()  # a new stream, and the old one's end does not count against it
+    assert player.is_open and len(portaudio.streams) == 2
+    player.close()
+    assert faults == [threading.current_thread().name]
 
 
 def list_default_output() -> OutputDevice:

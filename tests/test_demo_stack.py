@@ -20,9 +20,12 @@ from livekit import api, rtc
 from livekit.api.access_token import Claims
 
 from snoop_tui.demo import livekit_server as livekit_module
+from snoop_tui.demo import stack as stack_module
 from snoop_tui.demo.call import SimulatedCall, Turn
 from snoop_tui.demo.livekit_server import LiveKitServerError, LocalLiveKitServer
-from snoop_tui.demo.stack import LocalStack, spawn_call
+from snoop_tui.demo.platform_api import PlatformState, start_platform_api
+from snoop_tui.demo.stack import LocalStack, StackError, spawn_call
+from snoop_tui.errors import ConfigError
 from tests.fixtures_stack import PlatformApi
 
 SHORT_SCRIPT = [
@@ -244,6 +247,26 @@ def test_slow_fault_does_not_answer_in_time(
         httpx.post(url, headers={"Authorization": "Bearer ak_demo_sensitive"}, timeout=0.5)
 
 
+async def test_shipped_platform_api_serves_no_faults() -> None:
+    """Fault injection lives in tests/ only; the demo's own API refuses to break."""
+    state = PlatformState("ws://127.0.0.1:1", "devkey", "a-demo-secret-that-is-long-enough")
+    runner, base_url = await start_platform_api(state)
+    try:
+        async with httpx.AsyncClient(base_url=base_url, trust_env=False, timeout=5) as client:
+            local = "/_local/conversations/conv_1"
+            refused = await client.put(local, json={"room_name": "call-1", "fault": "slow"})
+            assert refused.status_code == 400 and "fault" in refused.json()["detail"]
+            assert (await client.put(local, json={"room_name": "call-1"})).status_code == 200
+            assert (await client.put("/_local/faults/conv_1", json={})).status_code == 404
+            token = await client.post(
+                "/core/conversations/conv_1/listener-token",
+                headers={"Authorization": "Bearer ak_demo_sensitive"},
+            )
+            assert token.status_code == 200 and token.json()["room_name"] == "call-1"
+    finally:
+        await runner.cleanup()
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_platform_api_process_announces_itself_and_exits_cleanly(
     livekit_server: LocalLiveKitServer, signum: int
@@ -269,6 +292,7 @@ def test_platform_api_process_announces_itself_and_exits_cleanly(
 # -- livekit-server -----------------------------------------------------------------
 
 
+@pytest.mark.stack
 def test_livekit_server_pauses_resumes_and_restarts_on_the_same_port() -> None:
     with LocalLiveKitServer() as server:
         url, first_pid = server.url, server.pid
@@ -500,6 +524,19 @@ def test_call_process_exits_cleanly_on_sigterm(
 # -- the demo stack -----------------------------------------------------------------
 
 
+async def test_demo_without_its_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stack_module, "find_spec", lambda name: None)
+    stack = LocalStack()
+    with pytest.raises(ConfigError, match=r"pip install 'snoop-tui\[demo\]'"):
+        async with stack:
+            pass
+    with pytest.raises(StackError):
+        _ = stack.log_dir  # nothing was started
+
+
+@pytest.mark.stack
 async def test_local_stack_starts_and_leaves_no_process_behind() -> None:
     async with LocalStack(loops=1, words_per_second=20) as stack:
         pids = stack.pids
@@ -518,6 +555,7 @@ async def test_local_stack_starts_and_leaves_no_process_behind() -> None:
     assert not log_dir.exists()
 
 
+@pytest.mark.stack
 async def test_local_stack_cleans_up_when_cancelled() -> None:
     entered = asyncio.Event()
     pids: list[int] = []

@@ -1,32 +1,60 @@
-"""The core never imports Textual: the UI depends on the core, never the other way."""
+"""The layers stay apart, in both directions, one fresh interpreter per module.
 
+The core (platform, grants, transcript, audio, session and its parts) never imports
+Textual; the UI (app, screens, widgets, messages) never imports the LiveKit SDK,
+the audio library or the HTTP client: it drives a call only through `CallLink`.
+"""
+
+from __future__ import annotations
+
+import pkgutil
 import subprocess
 import sys
 
-CORE = [
-    "platform",
-    "grants",
-    "transcript",
-    "audio",
-    "call_audio",
-    "call_status",
-    "events",
-    "liveness",
-    "session",
-    "settings",
-    "errors",
-    "logs",
+import pytest
+
+import snoop_tui
+import snoop_tui.screens
+import snoop_tui.widgets
+
+UI = [
+    "snoop_tui.app",
+    "snoop_tui.messages",
+    *(f"snoop_tui.screens.{m.name}" for m in pkgutil.iter_modules(snoop_tui.screens.__path__)),
+    *(f"snoop_tui.widgets.{m.name}" for m in pkgutil.iter_modules(snoop_tui.widgets.__path__)),
 ]
+NOT_CORE = {"app", "messages", "screens", "widgets", "cli", "launch", "demo", "__main__"}
+"""`cli` and `launch` put the two together; `demo` is the local stack."""
+CORE = [
+    f"snoop_tui.{m.name}"
+    for m in pkgutil.iter_modules(snoop_tui.__path__)
+    if m.name not in NOT_CORE
+]
+UI_MUST_NOT_LOAD = ("livekit", "sounddevice", "httpx", "numpy")
 
 
-def test_core_modules_do_not_import_textual() -> None:
+def loaded_by(module: str) -> set[str]:
+    """Top-level packages loaded by importing `module` in a fresh interpreter."""
     code = (
-        "import sys\n"
-        + "".join(f"import snoop_tui.{name}\n" for name in CORE)
-        + "import snoop_tui.demo.stack\n"
-        + "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n"
+        f"import sys, {module}\n"
+        "print('\\n'.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "[]"
+    return set(result.stdout.split())
+
+
+def test_the_layers_are_all_covered() -> None:
+    assert {"snoop_tui.session", "snoop_tui.audio", "snoop_tui.platform"} <= set(CORE)
+    assert {"snoop_tui.screens.panel", "snoop_tui.widgets.badge"} <= set(UI)
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_module_does_not_import_textual(module: str) -> None:
+    assert "textual" not in loaded_by(module)
+
+
+@pytest.mark.parametrize("module", UI)
+def test_ui_module_does_not_import_the_sdk_audio_or_network(module: str) -> None:
+    assert not loaded_by(module) & set(UI_MUST_NOT_LOAD)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snoop_tui.app import make_app
+from snoop_tui.launch import make_app
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from snoop_tui.transcript import Role
@@ -31,13 +31,15 @@ async def test_focus_cycles_agent_only_caller_only_and_volume_keys_change_the_le
         app = make_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
-            assert app.session is not None
+            assert app.call.session is not None
             await pilot.press("l")
-            await wait_for(pilot, lambda: app.session is not None and app.session.listening)
+            await wait_for(
+                pilot, lambda: app.call.session is not None and app.call.session.listening
+            )
             await pilot.pause(0.5)
 
             await pilot.press("f")  # both -> agent only
-            assert app.session.audio_focus is Role.AGENT and "Agent only" in activity(app)
+            assert app.call.session.audio_focus is Role.AGENT and "Agent only" in activity(app)
             await pilot.pause(0.3)
             with null_sink.recording() as agent_only:
                 await pilot.pause(1.5)
@@ -45,7 +47,7 @@ async def test_focus_cycles_agent_only_caller_only_and_volume_keys_change_the_le
             assert band_energy(agent_only.samples, agent_only.rate, CALLER_HZ) < 0.01
 
             await pilot.press("f")  # agent only -> caller only
-            assert app.session.audio_focus is Role.CALLER and "Caller only" in activity(app)
+            assert app.call.session.audio_focus is Role.CALLER and "Caller only" in activity(app)
             await pilot.pause(0.3)
             with null_sink.recording() as caller_only:
                 await pilot.pause(1.5)
@@ -62,7 +64,7 @@ async def test_focus_cycles_agent_only_caller_only_and_volume_keys_change_the_le
             assert 0 < peak(quieter.samples) < 0.7 * loud
 
             await pilot.press("f")  # caller only -> both
-            assert app.session.audio_focus is None and "only" not in activity(app)
+            assert app.call.session.audio_focus is None and "only" not in activity(app)
 
 
 async def test_output_device_that_disappears_stops_playback_with_a_notice(
@@ -75,12 +77,14 @@ async def test_output_device_that_disappears_stops_playback_with_a_notice(
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
             await pilot.press("l")
-            await wait_for(pilot, lambda: app.session is not None and app.session.listening)
+            await wait_for(
+                pilot, lambda: app.call.session is not None and app.call.session.listening
+            )
             live.go.set()
             with null_sink.unplugged():
                 await wait_for(
                     pilot,
-                    lambda: app.session is not None and not app.session.listening,
+                    lambda: app.call.session is not None and not app.call.session.listening,
                     what="playback to stop",
                 )
                 message = str(app.screen.query_one("#message").render())
@@ -99,8 +103,8 @@ async def test_terminal_conversation_status_ends_the_call_and_leaves_the_room(
     app = make_app(settings, live_call.conversation_id, status_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
-        assert app.session is not None
-        me = app.session.identity
+        assert app.call.session is not None
+        me = app.call.session.identity
         platform_api.patch_conversation(live_call.conversation_id, status="transferred")
         await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, what="Ended")
         assert "now transferred" in str(app.screen.query_one("#message").render())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from snoop_tui.app import make_app
 from snoop_tui.errors import UnsafeListenerToken
+from snoop_tui.launch import make_app
 from snoop_tui.screens.panel import NOTICE
 from snoop_tui.session import CallState
 from snoop_tui.settings import Secret, Settings
@@ -48,7 +48,7 @@ async def test_transcript_streams_while_muted_each_final_once_in_order(
         assert shown == published
         assert {Role.AGENT, Role.CALLER} == {s.role for s in view.segments()}
         assert "Agent" in view.lines()[0] and "Caller" in view.lines()[1]
-        assert app.session is not None and not app.session.player.is_open
+        assert app.call.session is not None and not app.call.session.player.is_open
 
 
 async def test_badge_reads_ended_when_the_agent_leaves(
@@ -73,8 +73,8 @@ async def test_observer_is_hidden_silent_and_unseen(
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         live_call.go.set()
         await asyncio.sleep(1.0)
-        assert app.session is not None
-        me = app.session.identity
+        assert app.call.session is not None
+        me = app.call.session.identity
         participants = {
             p.identity: p for p in await list_participants(livekit_server, live_call.room_name)
         }
@@ -93,8 +93,8 @@ async def test_stop_leaves_the_room_and_closes_the_panel(
     app = make_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
-        assert app.session is not None
-        me = app.session.identity
+        assert app.call.session is not None
+        me = app.call.session.identity
         assert me in {
             p.identity for p in await list_participants(livekit_server, live_call.room_name)
         }
@@ -116,7 +116,7 @@ async def test_unsafe_token_is_refused_before_any_connection(
     assert isinstance(app.failure, UnsafeListenerToken)
     assert "could publish" in app.failure.message
     assert app.return_code == UnsafeListenerToken.exit_code
-    assert app.session is not None and app.session.identity == ""
+    assert app.call.session is not None and app.call.session.identity == ""
     participants = await list_participants(livekit_server, live_call.room_name)
     assert not [p for p in participants if p.permission.hidden]
 
@@ -130,8 +130,8 @@ async def test_listen_plays_both_sides_and_mute_stops_them(
         app = make_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
-            assert app.session is not None
-            player = app.session.player
+            assert app.call.session is not None
+            player = app.call.session.player
             with null_sink.recording() as before:
                 await pilot.pause(1.0)
             assert not player.is_open and peak(before.samples) == 0
@@ -200,7 +200,7 @@ async def test_listen_without_audio_output_explains_and_transcript_goes_on(
         await pilot.pause(0.2)
         message = str(app.screen.query_one("#message").render())
         assert "no-such-device" in message and "Hearing the audio over SSH" in message
-        assert app.session is not None and not app.session.listening
+        assert app.call.session is not None and not app.call.session.listening
         live_call.go.set()
         view = app.screen.query_one(TranscriptView)
         await wait_for(pilot, lambda: sum(s.final for s in view.segments()) == len(SCRIPT))

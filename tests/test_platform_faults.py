@@ -13,8 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from snoop_tui.app import make_app
-from snoop_tui.demo.platform_api import HUGE_BODY_BYTES, INSECURE_LIVEKIT_URL
 from snoop_tui.errors import (
     BadPlatformResponse,
     PlatformTimeout,
@@ -22,11 +20,15 @@ from snoop_tui.errors import (
     RoomConnectError,
     UnsafeListenerToken,
 )
+from snoop_tui.launch import make_app
 from snoop_tui.platform import MAX_BODY_BYTES, PlatformClient
 from snoop_tui.settings import Secret, Settings
+from tests.faulty_platform_api import HUGE_BODY_BYTES, INSECURE_LIVEKIT_URL
 from tests.live import SIZE, LiveCall, list_participants, wait_for
 
 FAST_BACKOFF = 0.05
+MOCKED = Settings(api_url="http://127.0.0.1:9", credential=Secret("ak_demo_sensitive"))
+"""For answers from httpx's MockTransport: nothing is contacted."""
 
 
 class CountingStream(httpx.AsyncByteStream):
@@ -118,7 +120,7 @@ async def test_huge_body_is_refused_without_reading_it_all(
     assert _statuses(platform_api.token_requests(conversation_id)) == [200]  # no retry
 
 
-async def test_declared_huge_body_is_refused_before_reading_a_byte(settings: Settings) -> None:
+async def test_declared_huge_body_is_refused_before_reading_a_byte() -> None:
     read = [0]
 
     async def endless() -> AsyncIterator[bytes]:
@@ -129,13 +131,13 @@ async def test_declared_huge_body_is_refused_before_reading_a_byte(settings: Set
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-length": str(1000 * 65536)}, content=endless())
 
-    async with PlatformClient(settings, transport=httpx.MockTransport(handler)) as client:
+    async with PlatformClient(MOCKED, transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(BadPlatformResponse, match="unexpectedly large"):
             await client.listener_token("conv_1")
     assert read[0] == 0
 
 
-async def test_trickling_body_ends_in_a_timeout_not_a_hang(settings: Settings) -> None:
+async def test_trickling_body_ends_in_a_timeout_not_a_hang() -> None:
     """Each byte arrives within httpx's read timeout; only a deadline on the whole request
     stops it."""
 
@@ -147,7 +149,7 @@ async def test_trickling_body_ends_in_a_timeout_not_a_hang(settings: Settings) -
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=trickle())
 
-    slow = Settings(api_url=settings.api_url, credential=settings.credential, request_timeout=0.5)
+    slow = Settings(api_url=MOCKED.api_url, credential=MOCKED.credential, request_timeout=0.5)
     async with PlatformClient(slow, transport=httpx.MockTransport(handler)) as client:
         with pytest.raises(PlatformTimeout, match="did not answer within 0.5 s"):
             await client.listener_token("conv_1")

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from snoop_tui.app import make_app
 from snoop_tui.demo.call import DEFAULT_SCRIPT, SimulatedCall
 from snoop_tui.demo.livekit_server import LocalLiveKitServer
 from snoop_tui.demo.platform_api import Conversation, PlatformState, start_platform_api
+from snoop_tui.launch import make_app
 from snoop_tui.platform import PlatformClient
 from snoop_tui.session import CallState, ListenerSession, StateChanged
 from snoop_tui.settings import Secret, Settings
@@ -82,9 +82,9 @@ async def _listen_through(
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         go.set()
         await wait_for(pilot, lambda: len(_finals(app)) >= 2, what="the first segments")
-        assert app.session is not None
+        assert app.call.session is not None
         await pilot.press("l")
-        await wait_for(pilot, lambda: app.session is not None and app.session.listening)
+        await wait_for(pilot, lambda: app.call.session is not None and app.call.session.listening)
 
         if fault == "pause":
             fault_stack.server.pause()
@@ -94,7 +94,7 @@ async def _listen_through(
             fault_stack.server.resume()
         else:
             await asyncio.to_thread(fault_stack.server.restart)
-        session = app.session
+        session = app.call.session
         await wait_for(
             pilot,
             lambda: (
@@ -138,7 +138,7 @@ async def test_rejoin_after_expiry_asks_the_platform_for_a_fresh_token(
     app = make_app(fault_stack.settings, CONVERSATION)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
-        session = app.session
+        session = app.call.session
         assert session is not None and fault_stack.listener_token_requests() == 1
         go.set()
         await asyncio.sleep(4.0)  # past expires_at: the old token may not join again

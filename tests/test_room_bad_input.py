@@ -20,21 +20,22 @@ from typing import Any
 
 from textual.geometry import Region
 
-from snoop_tui.app import SnoopApp, make_app
+from snoop_tui.app import SnoopApp
 from snoop_tui.demo.call import SimulatedCall
-from snoop_tui.demo.mischief import MARKUP_AND_ESCAPES, Mischief
+from snoop_tui.launch import make_app
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, TranscriptSegment
 from snoop_tui.widgets.transcript_view import SegmentLine, TranscriptView
 from tests.live import SIZE, badge, running_call, wait_for
+from tests.mischief import MARKUP_AND_ESCAPES, Mischief
 
 WIDE = (160, 40)
 
 
 @dataclass
 class Watching:
-    app: SnoopApp
+    app: SnoopApp[Any]
     pilot: Any
     call: SimulatedCall
     mischief: Mischief
@@ -109,7 +110,8 @@ async def test_oversized_segment_is_cut_with_a_marker_and_the_panel_stays_respon
         sending = asyncio.create_task(room.mischief.send(huge, segment_id="HUGE"))
         await room.pilot.press("l")
         await wait_for(
-            room.pilot, lambda: room.app.session is not None and room.app.session.listening
+            room.pilot,
+            lambda: room.app.call.session is not None and room.app.call.session.listening,
         )
         await sending
         segment = await room.wait_final("HUGE")
@@ -118,7 +120,8 @@ async def test_oversized_segment_is_cut_with_a_marker_and_the_panel_stays_respon
         assert segment.text.startswith("word word")
         await room.pilot.press("m")
         await wait_for(
-            room.pilot, lambda: room.app.session is not None and not room.app.session.listening
+            room.pilot,
+            lambda: room.app.call.session is not None and not room.app.call.session.listening,
         )
         assert [s.id for s in room.view.segments()].count("HUGE") == 1
 
@@ -130,7 +133,7 @@ async def test_interim_flood_stays_responsive_and_shows_the_final_once(
         flood = asyncio.create_task(room.mischief.flood(segment_id="FLOOD", updates=2000))
         await wait_for(room.pilot, lambda: room.segment("FLOOD") is not None, what="the flood")
         await room.pilot.press("l")  # pressed while the updates pour in
-        session = room.app.session
+        session = room.app.call.session
         assert session is not None
         await wait_for(room.pilot, lambda: session.listening, what="listen during the flood")
         assert not flood.done(), "the flood should still be running when the key is handled"
@@ -184,14 +187,18 @@ async def test_unknown_speakers_are_labelled_neutrally(
         async with Mischief(*keys, kind="agent") as impostor:
             await impostor.send("from a ghost", segment_id="GHOST", sender_identity="ghost-99")
             await impostor.send("pretending", segment_id="SPOOF", sender_identity="Agent")
+            # Stay until both arrived whole: `send` returns once the data is queued on the
+            # sender's side, and leaving at once can drop what is still in flight.
+            await room.wait_final("GHOST")
+            await room.wait_final("SPOOF")
         # A third participant, silent and unseen, and one that publishes audio.
         await room.mischief.send("a silent third party", segment_id="THIRD")
         async with Mischief(*keys, identity="supervisor-2", publish_audio=True) as third:
             await wait_for(
                 room.pilot,
                 lambda: (
-                    room.app.session is not None
-                    and "supervisor-2" in room.app.session._room.remote_participants
+                    room.app.call.session is not None
+                    and "supervisor-2" in room.app.call.session._room.remote_participants
                 ),
                 what="the audible third participant",
             )

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 from snoop_tui import errors
-from snoop_tui.app import make_app
-from snoop_tui.demo.mischief import MARKUP_AND_ESCAPES, Mischief
+from snoop_tui.launch import make_app
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from tests.live import SIZE, badge, list_participants, running_call, wait_for
+from tests.mischief import MARKUP_AND_ESCAPES, Mischief
 from tests.terminal import Run, run_in_terminal
 
 CREDENTIAL = "ak_demo_sensitive"
@@ -154,9 +154,9 @@ async def test_live_screenshot_carries_no_secrets(
         app = make_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
-            assert app.session is not None
+            assert app.call.session is not None
             _assert_no_secrets("the screenshot", app.export_screenshot())
-            _assert_no_secrets("the session repr", repr(app.session.grant))
+            _assert_no_secrets("the session repr", repr(app.call.session.grant))
 
 
 class _InputSpy:
@@ -190,7 +190,7 @@ async def test_observer_never_opens_an_input_and_never_sends(
         app = make_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
-            session = app.session
+            session = app.call.session
             assert session is not None
             me = session.identity
             live.go.set()

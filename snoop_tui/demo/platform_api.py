@@ -2,8 +2,9 @@
 
 It answers exactly what the platform documents (listener token, one conversation, a list
 of conversations, and their errors), plus a local-only `/_local` admin surface that the
-demo and the tests use to create conversations, end them, inject faults and count calls.
-Credentials and tokens are never logged.
+demo and the tests use to create conversations, end them and count calls. Credentials
+and tokens are never logged. (The tests extend `make_app` with fault injection; the
+demo serves only the documented behaviour.)
 """
 
 from __future__ import annotations
@@ -63,12 +64,11 @@ def _now() -> str:
 
 @dataclass
 class Conversation:
-    """One conversation as the platform stores it; `fault` is local-only."""
+    """One conversation as the platform stores it; `room_name` is local-only."""
 
     id: str
     status: str = "in_progress"
     room_name: str | None = None
-    fault: str | None = None
     agent_id: str = "agent_demo"
     agent_name: str = "Billing Assistant"
     agent_number: str = "+15550199"
@@ -121,13 +121,7 @@ class PlatformState:
     credentials: Mapping[str, Credential] = field(default_factory=lambda: dict(DEMO_CREDENTIALS))
     conversations: dict[str, Conversation] = field(default_factory=dict)
     token_ttl: dt.timedelta = dt.timedelta(minutes=10)
-    slow_seconds: float = 30.0
     requests: list[RequestRecord] = field(default_factory=list)
-    fault_hits: dict[str, int] = field(default_factory=dict)
-    """Listener-token requests per conversation since its fault was last set."""
-    huge_body_bytes_sent: int = 0
-    """How much of the last `huge_body` answer was written before the client hung up."""
-    shutting_down: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 STATE: web.AppKey[PlatformState] = web.AppKey("state", PlatformState)
@@ -179,20 +173,9 @@ def _authorized_conversation(
     return conversation
 
 
-def mint_listener_token(
-    state: PlatformState,
-    room_name: str,
-    *,
-    ttl: dt.timedelta | None = None,
-    **grant_overrides: Any,
-) -> tuple[str, dt.datetime]:
-    """A real LiveKit JWT for a hidden, subscribe-only observer; returns (jwt, expiry).
-
-    `ttl` (negative for an already expired token) and `grant_overrides` exist only
-    for the unsafe-token faults."""
-    ttl = state.token_ttl if ttl is None else ttl
-    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + ttl
-    grants = api.VideoGrants(
+def listener_grants(room_name: str) -> api.VideoGrants:
+    """What the platform grants a listener: join one room, hidden, subscribe only."""
+    return api.VideoGrants(
         room_join=True,
         room=room_name,
         can_subscribe=True,
@@ -200,8 +183,14 @@ def mint_listener_token(
         can_publish_data=False,
         hidden=True,
     )
-    for name, value in grant_overrides.items():
-        setattr(grants, name, value)
+
+
+def mint_token(
+    state: PlatformState, grants: api.VideoGrants, ttl: dt.timedelta | None = None
+) -> tuple[str, dt.datetime]:
+    """A real LiveKit JWT for an observer with `grants`; returns (jwt, expiry)."""
+    ttl = state.token_ttl if ttl is None else ttl
+    expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + ttl
     token = (
         api.AccessToken(state.api_key, state.api_secret)
         .with_identity(f"observer-{secrets.token_hex(6)}")
@@ -213,91 +202,16 @@ def mint_listener_token(
     return token, expires
 
 
+def mint_listener_token(state: PlatformState, room_name: str) -> tuple[str, dt.datetime]:
+    """A listener token for `room_name`, as the platform mints it; returns (jwt, expiry)."""
+    return mint_token(state, listener_grants(room_name))
+
+
 _READ_SCOPES = frozenset({READ, READ_SENSITIVE, MANAGE})
 _LISTEN_SCOPES = frozenset({READ_SENSITIVE, MANAGE})
-_BAD_GATEWAY_PAGE = (
-    "<html><head><title>502 Bad Gateway</title></head>"
-    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
-)
-_LOGIN_PAGE = (
-    "<!DOCTYPE html><html><head><title>Sign in</title></head>"
-    '<body><form action="/login"><input name="user"></form></body></html>'
-)
-INSECURE_LIVEKIT_URL = "ws://calls.example.test:7880"
-"""A plain-text call server on another machine; `.test` never resolves, nothing is contacted."""
-HUGE_BODY_BYTES = 8 * 1024 * 1024
-_HUGE_BODY_CHUNK = 64 * 1024
-_EXPIRED = dt.timedelta(minutes=-5)
 
 
-def _unavailable() -> web.Response:
-    return _error(503, "Service temporarily unavailable.")
-
-
-# Faults a conversation can carry, applied by the listener-token endpoint only.
-_BROKEN_RESPONSES: dict[str, Callable[[], web.Response]] = {
-    "http_500": lambda: _error(500, "Internal server error."),
-    "http_502_html": lambda: web.Response(
-        status=502, text=_BAD_GATEWAY_PAGE, content_type="text/html"
-    ),
-    "not_json": lambda: web.Response(status=200, text="<<not json>>", content_type="text/plain"),
-    "html_200": lambda: web.Response(status=200, text=_LOGIN_PAGE, content_type="text/html"),
-    "always_503": _unavailable,
-}
-# Faults that fail the first N listener-token requests of a conversation, then recover.
-_TRANSIENT: dict[str, tuple[int, Callable[[], web.Response]]] = {
-    "rate_limited_once": (
-        1,
-        lambda: web.json_response(
-            {"detail": "Too many requests."}, status=429, headers={"Retry-After": "1"}
-        ),
-    ),
-    "flaky_503_twice": (2, _unavailable),
-}
-_UNSAFE_GRANTS: dict[str, dict[str, bool]] = {
-    "publisher_token": {"can_publish": True},
-    "publish_data_token": {"can_publish_data": True},
-    "visible_token": {"hidden": False},
-}
-_BODY_FAULTS = frozenset(
-    {"missing_fields", "wrong_types", "null_fields", "expired_token", "wrong_room_token"}
-)
-FAULTS = frozenset(
-    {
-        *_BROKEN_RESPONSES,
-        *_TRANSIENT,
-        *_UNSAFE_GRANTS,
-        *_BODY_FAULTS,
-        "slow",
-        "huge_body",
-        "insecure_url",
-    }
-)
-
-
-async def _huge_body(
-    request: web.Request, state: PlatformState, body: dict[str, Any]
-) -> web.StreamResponse:
-    """A 200 whose JSON object is padded to several MB, sent in chunks without a length."""
-    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    head = json.dumps(body)[:-1] + ', "padding": "'
-    state.huge_body_bytes_sent = 0
-    try:
-        await response.write(head.encode())
-        chunk = b"x" * _HUGE_BODY_CHUNK
-        while state.huge_body_bytes_sent < HUGE_BODY_BYTES:
-            await response.write(chunk)
-            state.huge_body_bytes_sent += len(chunk)
-        await response.write(b'"}')
-        await response.write_eof()
-    except (ConnectionResetError, ConnectionError):
-        pass  # the client stopped reading, as it should
-    return response
-
-
-async def listener_token(request: web.Request) -> web.StreamResponse:
+async def listener_token(request: web.Request) -> web.Response:
     state = request.app[STATE]
     conversation = _authorized_conversation(request, _LISTEN_SCOPES)
     if isinstance(conversation, web.Response):
@@ -306,42 +220,13 @@ async def listener_token(request: web.Request) -> web.StreamResponse:
         return _error(409, f"Conversation is not active (status {conversation.status}).")
     if conversation.room_name is None:
         return _error(404, "Conversation has no live room.")
-    fault = conversation.fault or ""
-    hits = state.fault_hits.get(conversation.id, 0) + 1
-    state.fault_hits[conversation.id] = hits
-    if fault in _BROKEN_RESPONSES:
-        return _BROKEN_RESPONSES[fault]()
-    if fault in _TRANSIENT:
-        failures, respond = _TRANSIENT[fault]
-        if hits <= failures:
-            return respond()
-    if fault == "slow":
-        try:
-            await asyncio.wait_for(state.shutting_down.wait(), timeout=state.slow_seconds)
-            return _error(503, "Shutting down.")
-        except TimeoutError:
-            pass
-    token, expires = mint_listener_token(
-        state,
-        conversation.room_name,
-        ttl=_EXPIRED if fault == "expired_token" else None,
-        **({"room": conversation.room_name + "-elsewhere"} if fault == "wrong_room_token" else {}),
-        **_UNSAFE_GRANTS.get(fault, {}),
-    )
-    body: dict[str, Any] = {
-        "url": INSECURE_LIVEKIT_URL if fault == "insecure_url" else state.livekit_url,
+    token, expires = mint_listener_token(state, conversation.room_name)
+    body = {
+        "url": state.livekit_url,
         "token": token,
         "room_name": conversation.room_name,
         "expires_at": _iso(expires),
     }
-    if fault == "missing_fields":
-        del body["token"]
-    if fault == "wrong_types":
-        body["url"] = 42
-    if fault == "null_fields":
-        body["token"] = None
-    if fault == "huge_body":
-        return await _huge_body(request, state, body)
     return web.json_response(body)
 
 
@@ -383,8 +268,6 @@ async def _read_fields(request: web.Request) -> dict[str, Any] | web.Response:
         return _error(400, f"Unknown fields: {', '.join(sorted(unknown))}.")
     if "status" in data and data["status"] not in ALL_STATUSES:
         return _error(400, f"Unknown status {data['status']!r}.")
-    if data.get("fault") is not None and data["fault"] not in FAULTS:
-        return _error(400, f"Unknown fault {data['fault']!r}.")
     return data
 
 
@@ -396,7 +279,6 @@ async def put_conversation(request: web.Request) -> web.Response:
     conversation_id = request.match_info["conversation_id"]
     conversation = Conversation(id=conversation_id, **data)
     state.conversations[conversation_id] = conversation
-    state.fault_hits.pop(conversation_id, None)
     return web.json_response(asdict(conversation))
 
 
@@ -411,8 +293,6 @@ async def patch_conversation(request: web.Request) -> web.Response:
         return _error(404, "Conversation not found.")
     updated = replace(current, **data, updated_at=_now())
     state.conversations[conversation_id] = updated
-    if "fault" in data:
-        state.fault_hits.pop(conversation_id, None)
     return web.json_response(asdict(updated))
 
 
@@ -426,12 +306,6 @@ async def list_requests(request: web.Request) -> web.Response:
     return web.json_response(records)
 
 
-async def local_stats(request: web.Request) -> web.Response:
-    """Counters the fault tests read: bytes of the last huge body actually sent."""
-    state = request.app[STATE]
-    return web.json_response({"huge_body_bytes_sent": state.huge_body_bytes_sent})
-
-
 async def clear_requests(request: web.Request) -> web.Response:
     request.app[STATE].requests.clear()
     return web.json_response([])
@@ -442,7 +316,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def record_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Keep method, path and status of each request (never headers: they hold secrets)."""
+    """Keep method, path and status of each request to the documented API (`/core/...`);
+    never headers (they hold secrets), never the local admin surface."""
     state = request.app[STATE]
     status = 500
     arrived = time.monotonic()
@@ -454,19 +329,15 @@ async def record_requests(request: web.Request, handler: Handler) -> web.StreamR
         status = exc.status
         raise
     finally:
-        if request.path not in ("/_local/requests", "/_local/stats"):
+        if not request.path.startswith("/_local/"):
             state.requests.append(RequestRecord(request.method, request.path, status, arrived))
 
 
-async def _on_shutdown(app: web.Application) -> None:
-    app[STATE].shutting_down.set()
-
-
 def make_app(state: PlatformState) -> web.Application:
-    """The aiohttp application serving `state`."""
+    """The aiohttp application serving `state` (unfrozen: callers may add routes and
+    middlewares before serving it)."""
     app = web.Application(middlewares=[record_requests])
     app[STATE] = state
-    app.on_shutdown.append(_on_shutdown)
     conv = "/core/conversations/{conversation_id}"
     app.router.add_post(conv + "/listener-token", listener_token)
     app.router.add_get(conv, get_conversation)
@@ -476,16 +347,22 @@ def make_app(state: PlatformState) -> web.Application:
     app.router.add_patch(local, patch_conversation)
     app.router.add_get("/_local/requests", list_requests)
     app.router.add_delete("/_local/requests", clear_requests)
-    app.router.add_get("/_local/stats", local_stats)
     return app
 
 
+AppFactory = Callable[[PlatformState], web.Application]
+
+
 async def start_platform_api(
-    state: PlatformState, host: str = "127.0.0.1", port: int = 0
+    state: PlatformState,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    app_factory: AppFactory = make_app,
 ) -> tuple[web.AppRunner, str]:
     """Serve `state` in this event loop; returns the runner (cleanup() stops it) and base URL."""
     runner = web.AppRunner(
-        make_app(state), access_log=None, handle_signals=False, shutdown_timeout=5.0
+        app_factory(state), access_log=None, handle_signals=False, shutdown_timeout=5.0
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -500,7 +377,7 @@ def _write_port_file(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace, app_factory: AppFactory) -> None:
     state = PlatformState(
         livekit_url=args.livekit_url,
         api_key=args.api_key,
@@ -511,7 +388,7 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    runner, base_url = await start_platform_api(state, port=args.port)
+    runner, base_url = await start_platform_api(state, port=args.port, app_factory=app_factory)
     try:
         if args.port_file is not None:
             _write_port_file(Path(args.port_file), int(base_url.rsplit(":", 1)[1]))
@@ -521,9 +398,15 @@ async def _serve(args: argparse.Namespace) -> None:
         await runner.cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    *,
+    app_factory: AppFactory = make_app,
+    prog: str = "python -m snoop_tui.demo.platform_api",
+) -> int:
+    """Serve `app_factory`'s app until SIGTERM or SIGINT (the tests pass their own app)."""
     parser = argparse.ArgumentParser(
-        prog="python -m snoop_tui.demo.platform_api",
+        prog=prog,
         description="Serve the local AnyReach platform API on 127.0.0.1.",
     )
     parser.add_argument("--livekit-url", required=True, help="ws:// URL handed to listeners")
@@ -533,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-file", help="write the bound port to this file")
     parser.add_argument("--token-ttl", type=int, default=600, help="listener token TTL, seconds")
     args = parser.parse_args(argv)
-    asyncio.run(_serve(args))
+    asyncio.run(_serve(args, app_factory))
     return 0
 
 

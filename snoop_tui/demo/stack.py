@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from snoop_tui.demo.livekit_server import SECRET_ENV, LocalLiveKitServer
+from snoop_tui.errors import ConfigError
 
 DEMO_CONVERSATION_ID = "conv_demo"
 DEMO_CREDENTIAL = "ak_demo_sensitive"
@@ -31,11 +33,26 @@ class StackError(RuntimeError):
     """A part of the local stack did not start."""
 
 
+def require_demo_extra() -> None:
+    """The demo's servers need the `demo` extra, which a plain `pip install` leaves out."""
+    missing = [name for name in ("aiohttp", "livekit.api") if find_spec(name) is None]
+    if missing:
+        raise ConfigError(
+            f"The demo needs packages that are not installed ({', '.join(missing)}). "
+            "Install them with: pip install 'snoop-tui[demo]'"
+        )
+
+
 class ManagedProcess:
     """A child process whose output goes to a log file and that is stopped by its pid."""
 
     def __init__(
-        self, name: str, argv: list[str], log_path: Path, env: dict[str, str] | None = None
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_path
@@ -43,6 +60,7 @@ class ManagedProcess:
             self._process = subprocess.Popen(
                 argv,
                 env={**os.environ, **(env or {})},
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -73,14 +91,26 @@ class ManagedProcess:
             self._process.wait(timeout=timeout)
 
 
-def spawn_platform_api(livekit: LocalLiveKitServer, workdir: Path) -> tuple[ManagedProcess, Path]:
-    """Start the platform API subprocess; returns it and the file its port will appear in."""
+PLATFORM_API_MODULE = "snoop_tui.demo.platform_api"
+
+
+def spawn_platform_api(
+    livekit: LocalLiveKitServer,
+    workdir: Path,
+    *,
+    module: str = PLATFORM_API_MODULE,
+    cwd: Path | None = None,
+) -> tuple[ManagedProcess, Path]:
+    """Start the platform API subprocess; returns it and the file its port will appear in.
+
+    `module` (run from `cwd`) may be another server with the same flags, such as the
+    tests' platform API that also serves faults."""
     port_file = workdir / "platform-api.port"
     port_file.unlink(missing_ok=True)
     argv = [
         sys.executable,
         "-m",
-        "snoop_tui.demo.platform_api",
+        module,
         "--livekit-url",
         livekit.url,
         "--api-key",
@@ -89,7 +119,8 @@ def spawn_platform_api(livekit: LocalLiveKitServer, workdir: Path) -> tuple[Mana
         str(port_file),
     ]
     log = workdir / "platform-api.log"
-    return ManagedProcess("platform API", argv, log, _secret_env(livekit)), port_file
+    process = ManagedProcess("platform API", argv, log, _secret_env(livekit), cwd)
+    return process, port_file
 
 
 def _read_port(port_file: Path) -> int | None:
@@ -187,6 +218,7 @@ class LocalStack:
         return [self.livekit.pid] + [p.pid for p in self._processes]
 
     async def __aenter__(self) -> LocalStack:
+        require_demo_extra()
         self._tmp = tempfile.TemporaryDirectory(prefix="snoop-demo-")
         try:
             await self._start()

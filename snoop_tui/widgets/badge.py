@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widget import Widget
 
-from snoop_tui.session import CallState
+from snoop_tui.events import CallState
 
 _LABELS = {
     CallState.CONNECTING: "Connecting…",
@@ -19,18 +20,17 @@ _LABELS = {
 _PAD = " "
 
 
-class CallBadge(Static):
+class CallBadge(Widget):
     """Shows the call state; its colour comes from the stylesheet, one class per state."""
 
-    state: reactive[CallState] = reactive(CallState.CONNECTING)
-
-    def on_mount(self) -> None:
-        self.watch_state(self.state)
+    state: reactive[CallState] = reactive(CallState.CONNECTING, init=True)
 
     def watch_state(self, state: CallState) -> None:
         for other in CallState:
             self.set_class(other is state, f"-{other.value}")
-        self.update(f"{_PAD}{_LABELS[state]}{_PAD}")
+
+    def render(self) -> Text:
+        return Text(f"{_PAD}{self.label}{_PAD}")
 
     @property
     def label(self) -> str:

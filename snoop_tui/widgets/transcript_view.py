@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from snoop_tui.transcript import Role, TranscriptSegment
+from snoop_tui.transcript import Role, SegmentKey, Transcript, TranscriptSegment
 
 _LABEL_WIDTH = 8
 
@@ -53,15 +54,20 @@ class SegmentLine(Static):
 
 
 class TranscriptView(VerticalScroll):
-    """Keeps one `SegmentLine` per segment id; follows the end unless scrolled up."""
+    """Keeps one `SegmentLine` per segment, in the order its `Transcript` gives.
+
+    Follows the end unless scrolled up. Segments that arrive before the view is
+    mounted wait and are shown on mount."""
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__(id=id)
-        self._lines: dict[tuple[str, str], SegmentLine] = {}
-        self._pending: dict[tuple[str, str], TranscriptSegment] = {}
+        self._model = Transcript()
+        self._lines: dict[SegmentKey, SegmentLine] = {}
+        self._pending: dict[SegmentKey, TranscriptSegment] | None = {}
+        """What arrived before mount (None once mounted)."""
         self._placeholder = Static("Waiting for the conversation…", classes="placeholder")
 
-    def compose(self):  # type: ignore[no-untyped-def]
+    def compose(self) -> ComposeResult:
         yield self._placeholder
 
     @property
@@ -69,44 +75,36 @@ class TranscriptView(VerticalScroll):
         return self.scroll_offset.y >= self.max_scroll_y - 1
 
     def on_mount(self) -> None:
-        for segment in self._pending.values():
-            self.show_segment(segment)
-        self._pending.clear()
+        pending, self._pending = self._pending, None
+        for segment in (pending or {}).values():
+            self._place(segment)
 
     def show_segment(self, segment: TranscriptSegment) -> None:
-        if not self.is_mounted:  # the call can speak before the panel has finished mounting
+        if self._pending is not None:  # the call can speak before the view is mounted
             self._pending[segment.key] = segment
-            return
+        else:
+            self._place(segment)
+
+    def _place(self, segment: TranscriptSegment) -> None:
         follow = self.following
-        line = self._lines.get(segment.key)
-        if line is None:
-            if self._placeholder.parent is not None:
-                self._placeholder.remove()
+        index, new = self._model.put(segment)
+        if new:
+            self._placeholder.display = False
             line = SegmentLine(segment)
             self._lines[segment.key] = line
-            later = self._first_line_after(segment)
-            if later is None:
+            if index == len(self._lines) - 1:
                 self.mount(line)
-            else:  # a segment that was said earlier but arrived late goes in its place
-                self.mount(line, before=later)
+            else:  # said earlier but arrived late: it goes in its place (after the placeholder)
+                self.mount(line, before=index + 1)
         else:
-            line.show(segment)
+            self._lines[segment.key].show(segment)
         if follow:
             self.call_after_refresh(self.scroll_end, animate=False)
 
-    def _first_line_after(self, segment: TranscriptSegment) -> SegmentLine | None:
-        """The earliest shown line said after `segment` (usually none: it goes last)."""
-        later = None
-        for line in reversed(list(self.query_children(SegmentLine))):
-            if line.segment.sort_key <= segment.sort_key:
-                break
-            later = line
-        return later
-
     def lines(self) -> list[str]:
         """What the transcript shows, top to bottom, for tests and copying."""
-        return [line.plain for line in self.query_children(SegmentLine)]
+        return [self._lines[segment.key].plain for segment in self._model]
 
     def segments(self) -> list[TranscriptSegment]:
         """The segments shown, top to bottom."""
-        return [line.segment for line in self.query_children(SegmentLine)]
+        return list(self._model)

@@ -1,6 +1,6 @@
 """A participant that sends the transcription a broken or hostile sender might.
 
-Used by the tests (and handy when trying the panel by hand): markup and terminal
+Used by the tests only (so it lives in tests/, not in the shipped demo): markup and terminal
 escapes in the text, oversized segments, streams without attributes, streams aborted
 half-way, floods of interim updates, text attributed to identities that are not in
 the room, and binary payloads on the transcription topic. It joins the call's room as

@@ -1,0 +1,124 @@
+"""A call run in this process: listener token, hidden join, status watch.
+
+The `CallLink` the panel uses today. It owns the platform client and the listener
+session for one conversation and turns their results and failures into events,
+so the panel only ever sees `CallEvent`s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from snoop_tui.call_status import DEFAULT_INTERVAL, watch_until_terminal
+from snoop_tui.errors import AudioUnavailable, SnoopError
+from snoop_tui.events import AudioChanged, CallEvent, CallFailed, RoomAssigned
+from snoop_tui.link import EventSink, next_focus
+from snoop_tui.platform import PlatformClient
+from snoop_tui.session import ListenerSession
+from snoop_tui.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class InProcessCall:
+    """A `CallLink` whose session runs on the caller's own event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        conversation_id: str,
+        *,
+        platform_factory: Callable[[Settings], PlatformClient] = PlatformClient,
+        allow_insecure_ws: bool = False,
+        status_interval: float = DEFAULT_INTERVAL,
+    ) -> None:
+        self.settings = settings
+        self.conversation_id = conversation_id
+        self.session: ListenerSession | None = None
+        self._platform = platform_factory(settings)
+        self._allow_insecure_ws = allow_insecure_ws
+        self._status_interval = status_interval
+        self._on_event: EventSink | None = None
+        self._status_task: asyncio.Task[None] | None = None
+        self._stopped = False
+        self._stopping: asyncio.Future[None] | None = None
+
+    async def start(self, on_event: EventSink) -> None:
+        self._on_event = on_event
+        platform = self._platform
+        try:
+            grant = await platform.listener_token(self.conversation_id)
+            self._emit(RoomAssigned(grant.room_name))
+            self.session = ListenerSession(
+                grant,
+                on_event=self._emit,
+                output_device=self.settings.output_device,
+                connect_timeout=self.settings.connect_timeout,
+                refresh_grant=lambda: platform.listener_token(self.conversation_id),
+                allow_insecure_ws=self._allow_insecure_ws,
+            )
+            await self.session.connect()
+        except SnoopError as error:
+            self._emit(CallFailed(error))
+            return
+        if self._stopped:  # Stop was pressed while joining: leave at once
+            await self.session.stop()
+            return
+        self._status_task = asyncio.create_task(self._watch_status())
+
+    async def _watch_status(self) -> None:
+        """End the call when the platform says the conversation is over."""
+        try:
+            conversation = await watch_until_terminal(
+                lambda: self._platform.conversation(self.conversation_id),
+                interval=self._status_interval,
+            )
+        except Exception:  # the room's own signals still end the call
+            log.warning("conversation status watch failed", exc_info=True)
+            return
+        if conversation is not None and self.session is not None:
+            await self.session.end(f"The conversation is now {conversation.status}.")
+
+    async def listen(self) -> None:
+        if self.session is None:
+            return
+        try:
+            await self.session.listen()
+        except AudioUnavailable as error:
+            self._emit(
+                AudioChanged(False, self.session.volume, self.session.audio_focus, error.message)
+            )
+
+    async def mute(self) -> None:
+        if self.session is not None:
+            await self.session.mute()
+
+    async def cycle_focus(self) -> None:
+        if self.session is not None:
+            self.session.set_focus(next_focus(self.session.audio_focus))
+
+    async def change_volume(self, steps: int) -> None:
+        if self.session is not None:
+            self.session.change_volume(steps)
+
+    async def stop(self) -> None:
+        if self._stopping is None:
+            self._stopped = True
+            self._stopping = asyncio.ensure_future(self._leave())
+        await asyncio.shield(self._stopping)
+
+    async def _leave(self) -> None:
+        if self._status_task is not None:
+            self._status_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._status_task
+        if self.session is not None:
+            await self.session.stop()
+        await self._platform.aclose()
+
+    def _emit(self, event: CallEvent) -> None:
+        if not self._stopped and self._on_event is not None:
+            self._on_event(event)

@@ -1,0 +1,83 @@
+"""The one-line widgets under the badge: notice, call details, audio activity, message.
+
+Each owns reactive attributes and renders itself from them, so the panel can set
+them at any time (even before they are mounted) and only what changed repaints.
+Their height is fixed by the stylesheet, so a change never costs a layout pass.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from snoop_tui.events import CallState
+from snoop_tui.transcript import Role
+
+NOTICE = "Listening in. The agent and caller can't see you or hear you."
+
+
+class SafetyNotice(Widget):
+    """The product's promise, shown while we are (or are about to be) in the room."""
+
+    state: reactive[CallState] = reactive(CallState.CONNECTING, init=True)
+
+    def watch_state(self, state: CallState) -> None:
+        self.display = state in (CallState.CONNECTING, CallState.LIVE, CallState.RECONNECTING)
+
+    def render(self) -> str:
+        return NOTICE
+
+
+class CallDetails(Widget):
+    """Which conversation, and (once the platform has said) which room."""
+
+    room: reactive[str] = reactive("")
+
+    def __init__(self, conversation_id: str, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.conversation_id = conversation_id
+
+    def render(self) -> Text:
+        details = Text(no_wrap=True, overflow="ellipsis")
+        details.append("Conversation ", style="dim")
+        details.append(self.conversation_id)
+        if self.room:
+            details.append(" · Room ", style="dim")
+            details.append(self.room)
+        return details
+
+
+class ActivityLine(Widget):
+    """Whether you are listening, at what volume and focus, and who is speaking."""
+
+    listening: reactive[bool] = reactive(False)
+    volume: reactive[float] = reactive(1.0)
+    audio_focus: reactive[Role | None] = reactive(None)
+    speaking: reactive[frozenset[Role]] = reactive(frozenset())
+
+    def render(self) -> Text:
+        activity = Text(no_wrap=True, overflow="ellipsis")
+        activity.append("Audio ", style="dim")
+        activity.append("listening" if self.listening else "muted", style="bold")
+        activity.append(f" {self.volume:.0%}", style="dim")
+        if self.audio_focus is not None:
+            activity.append(f" · {self.audio_focus.label} only", style="bold")
+        activity.append(" · Speaking:", style="dim")
+        for role in (Role.AGENT, Role.CALLER):
+            on = role in self.speaking
+            activity.append(f" {role.label} ", style="dim")
+            activity.append("●" if on else "○", style="bold" if on else "dim")
+        return activity
+
+
+class PanelMessage(Widget):
+    """A problem or an ending worth reading; hidden while there is none."""
+
+    text: reactive[str] = reactive("", init=True, layout=True)
+
+    def watch_text(self, text: str) -> None:
+        self.display = bool(text)
+
+    def render(self) -> Text:
+        return Text(self.text)  # may hold outside text: never parsed as markup

@@ -1,0 +1,208 @@
+"""Every look of the panel, built from events alone: no server, no audio device.
+
+A `ScriptedCall` is a `CallLink` that delivers a fixed list of events, as a real
+call would, and records the commands it is sent. The snapshot tests and
+`scripts/screenshots` both build each state from `PANEL_STATES`, so a screenshot
+always shows what the tests check.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual._doc import take_svg_screenshot
+from textual.pilot import Pilot
+
+from snoop_tui.app import SnoopApp
+from snoop_tui.events import (
+    AudioChanged,
+    CallEvent,
+    CallState,
+    RoomAssigned,
+    SpeakersChanged,
+    StateChanged,
+    TranscriptUpdated,
+)
+from snoop_tui.link import EventSink, next_focus
+from snoop_tui.transcript import Role, Transcript
+
+CONVERSATION = "conv_7f3a9c21"
+ROOM = "call-7f3a9c21"
+NO_DEVICE = "No audio output matches 'Headset' (outputs found: none)."
+
+_TURNS = (
+    ("agent", Role.AGENT, "Thanks for calling Northwind Energy, this is Ava. How can I help?"),
+    ("caller", Role.CALLER, "Hi, my bill this month is twice what I usually pay."),
+    ("agent", Role.AGENT, "I'm sorry to hear that. Let me pull up the account for you."),
+    ("caller", Role.CALLER, "Thank you. The account is under Jordan Ellis."),
+    ("agent", Role.AGENT, "I see the meter reading for March was estimated, not read."),
+    ("caller", Role.CALLER, "So the estimate was too high?"),
+)
+_HOSTILE = (
+    ("agent", Role.AGENT, "[bold red]not markup[/] and [@click=app.quit]a link[/]"),
+    ("caller", Role.CALLER, "copy \x1b]52;c;ZXZpbA==\x07 me \x1b[2J cleared?"),
+    ("ghost-99", Role.OTHER, "Agent: I am not the agent"),
+)
+
+
+def transcript_events(
+    turns: Sequence[tuple[str, Role, str]], *, interim_last: bool = False
+) -> list[CallEvent]:
+    """The turns as the session reports them: cleaned, ordered, the last maybe interim."""
+    model = Transcript()
+    events: list[CallEvent] = []
+    for n, (owner, role, text) in enumerate(turns):
+        final = not (interim_last and n == len(turns) - 1)
+        speaker = role.label if role is not Role.OTHER else owner
+        segment = model.update(
+            f"seg-{n}",
+            role=role,
+            speaker=speaker,
+            text=text,
+            final=final,
+            owner=owner,
+            spoken_at=1_700_000_000_000 + n * 4_000,
+        )
+        assert segment is not None
+        events.append(TranscriptUpdated(segment))
+    return events
+
+
+def live(*more: CallEvent) -> tuple[CallEvent, ...]:
+    """Joined, with the conversation so far and the agent speaking."""
+    return (
+        RoomAssigned(ROOM),
+        StateChanged(CallState.LIVE),
+        *transcript_events(_TURNS, interim_last=True),
+        SpeakersChanged(frozenset({Role.AGENT})),
+        *more,
+    )
+
+
+class ScriptedCall:
+    """A `CallLink` that plays back events and remembers the commands it was sent."""
+
+    def __init__(self, events: Sequence[CallEvent], *, audio_problem: str | None = None) -> None:
+        self.events = tuple(events)
+        self.commands: list[str] = []
+        self.audio_problem = audio_problem
+        self.listening = False
+        self.volume = 1.0
+        self.focus: Role | None = None
+        self._on_event: EventSink | None = None
+
+    async def start(self, on_event: EventSink) -> None:
+        self._on_event = on_event
+        for event in self.events:
+            if isinstance(event, AudioChanged):
+                self.listening, self.volume, self.focus = event.listening, event.volume, event.focus
+            on_event(event)
+
+    def emit(self, event: CallEvent) -> None:
+        """Deliver one more event, as the call would."""
+        assert self._on_event is not None, "the app has not started the call"
+        self._on_event(event)
+
+    def _audio(self, message: str | None = None) -> None:
+        self.emit(AudioChanged(self.listening, self.volume, self.focus, message))
+
+    async def listen(self) -> None:
+        self.commands.append("listen")
+        if self.audio_problem is not None:
+            self._audio(self.audio_problem)
+            return
+        self.listening = True
+        self._audio()
+
+    async def mute(self) -> None:
+        self.commands.append("mute")
+        self.listening = False
+        self._audio()
+
+    async def cycle_focus(self) -> None:
+        self.commands.append("focus")
+        self.focus = next_focus(self.focus)
+        self._audio()
+
+    async def change_volume(self, steps: int) -> None:
+        self.commands.append(f"volume {steps:+d}")
+        self.volume = round(min(2.0, max(0.0, self.volume + steps / 10)), 2)
+        self._audio()
+
+    async def stop(self) -> None:
+        if "stop" not in self.commands:
+            self.commands.append("stop")
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """One look of the panel: the events that lead to it, and the terminal it is seen in."""
+
+    events: tuple[CallEvent, ...]
+    size: tuple[int, int] = (80, 24)
+    no_color: bool = False
+    audio_problem: str | None = None
+    press: tuple[str, ...] = field(default=())
+    screenshot: str | None = None
+    """The file in screenshots/ (without .svg) that shows this state, if any."""
+
+    def build(self) -> SnoopApp[ScriptedCall]:
+        with self.environment():
+            return SnoopApp(
+                CONVERSATION, ScriptedCall(self.events, audio_problem=self.audio_problem)
+            )
+
+    def svg(self) -> str:
+        """The state as an SVG screenshot, rendered as the snapshot tests render it."""
+        return take_svg_screenshot(
+            self.build(), terminal_size=self.size, press=self.press, run_before=settle
+        )
+
+    @contextmanager
+    def environment(self) -> Iterator[None]:
+        """NO_COLOR is read when the app is built: set it around `build` for that state."""
+        saved = os.environ.pop("NO_COLOR", None)
+        if self.no_color:
+            os.environ["NO_COLOR"] = "1"
+        try:
+            yield
+        finally:
+            os.environ.pop("NO_COLOR", None)
+            if saved is not None:
+                os.environ["NO_COLOR"] = saved
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let every scripted event reach the screen."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+PANEL_STATES: dict[str, PanelState] = {
+    "connecting": PanelState(()),
+    "live-muted": PanelState(live(), screenshot="panel-muted"),
+    "live-muted-wide": PanelState(live(), size=(200, 50)),
+    "live-no-color": PanelState(live(), no_color=True),
+    "listening-agent-focus": PanelState(
+        live(AudioChanged(True, 1.2, Role.AGENT)), screenshot="panel-listening"
+    ),
+    "reconnecting": PanelState(live(StateChanged(CallState.RECONNECTING))),
+    "ended": PanelState(
+        live(
+            SpeakersChanged(frozenset()),
+            StateChanged(CallState.ENDED, "The agent left the call."),
+        ),
+        screenshot="panel-ended",
+    ),
+    "no-audio-output": PanelState(
+        live(), audio_problem=NO_DEVICE, press=("l",), screenshot="panel-no-audio-output"
+    ),
+    "hostile-text": PanelState(
+        (RoomAssigned(ROOM), StateChanged(CallState.LIVE), *transcript_events(_HOSTILE))
+    ),
+}

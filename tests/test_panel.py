@@ -1,0 +1,186 @@
+"""The panel on scripted calls (no server): keys become commands, events become state.
+
+Fast tests of the app's own behaviour; the end-to-end tests prove the same panel on
+the real local stack.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from snoop_tui.app import SnoopApp
+from snoop_tui.errors import ConversationNotFound
+from snoop_tui.events import CallFailed, CallState, StateChanged, TranscriptUpdated
+from snoop_tui.launch import make_app
+from snoop_tui.platform import PlatformClient
+from snoop_tui.settings import Secret, Settings
+from snoop_tui.transcript import Role, Transcript
+from snoop_tui.widgets.badge import CallBadge
+from snoop_tui.widgets.transcript_view import SegmentLine, TranscriptView
+from tests.panel_states import PANEL_STATES, ROOM, ScriptedCall, live
+
+SIZE = (100, 30)
+
+
+def scripted(*events: object, audio_problem: str | None = None) -> SnoopApp[ScriptedCall]:
+    return SnoopApp("conv_test", ScriptedCall(events, audio_problem=audio_problem))  # type: ignore[arg-type]
+
+
+def button_disabled(app: SnoopApp[ScriptedCall], name: str) -> bool:
+    return bool(app.screen.query_one(f"#{name}").disabled)
+
+
+def text_of(app: SnoopApp[ScriptedCall], selector: str) -> str:
+    return str(app.screen.query_one(selector).render())
+
+
+async def test_events_that_arrive_before_the_panel_mounts_are_all_shown() -> None:
+    app = PANEL_STATES["listening-agent-focus"].build()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one(CallBadge).label == "● LIVE"
+        assert ROOM in text_of(app, "#details")
+        assert "listening" in text_of(app, "#activity") and "Agent only" in text_of(
+            app, "#activity"
+        )
+        assert len(app.screen.query_one(TranscriptView).lines()) == 6
+        assert button_disabled(app, "listen") and not button_disabled(app, "mute")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(404, json={"detail": "not found"}),
+        httpx.Response(
+            200,
+            json={
+                "url": "ws://127.0.0.1:9",
+                "token": "not-a-jwt",
+                "room_name": "r",
+                "expires_at": "2099-01-01T00:00:00Z",
+            },
+        ),
+    ],
+    ids=["not-found", "bad-token"],
+)
+async def test_a_platform_that_answers_at_once_ends_the_panel_cleanly(
+    answer: httpx.Response,
+) -> None:
+    """The platform can answer before the panel has mounted: that used to crash it."""
+    transport = httpx.MockTransport(lambda request: answer)
+    settings = Settings(api_url="http://127.0.0.1:9", credential=Secret("ak_test"))
+    app = make_app(
+        settings,
+        "conv_fast",
+        platform_factory=lambda s: PlatformClient(s, transport=transport),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert app.failure is not None
+    assert app.return_code == app.failure.exit_code
+    assert app.return_code in (13, 20)
+
+
+async def test_keys_send_the_call_commands() -> None:
+    app = scripted(*live())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("l", "f", "plus", "minus", "minus", "m")
+        await pilot.pause()
+        assert app.call.commands == [
+            "listen",
+            "focus",
+            "volume +1",
+            "volume -1",
+            "volume -1",
+            "mute",
+        ]
+        assert "muted" in text_of(app, "#activity") and "90%" in text_of(app, "#activity")
+        assert "Agent only" in text_of(app, "#activity")
+        await pilot.press("x")
+        await pilot.pause()
+    assert app.call.commands[-1] == "stop"
+    assert app.return_code == 0
+
+
+async def test_listen_works_while_reconnecting() -> None:
+    app = scripted(*live(StateChanged(CallState.RECONNECTING)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one(CallBadge).label == "Reconnecting…"
+        assert not button_disabled(app, "listen")
+        await pilot.click("#listen")
+        await pilot.pause()
+        assert app.call.commands == ["listen"]
+        assert "listening" in text_of(app, "#activity")
+        assert button_disabled(app, "listen") and not button_disabled(app, "mute")
+
+
+async def test_an_ended_call_says_why_and_offers_only_stop() -> None:
+    app = scripted(*live(StateChanged(CallState.ENDED, "The agent left the call.")))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one(CallBadge).label == "Ended"
+        assert "Call ended. The agent left the call. Press x to close." in text_of(app, "#message")
+        assert button_disabled(app, "listen") and button_disabled(app, "mute")
+        assert not button_disabled(app, "stop")
+        assert "●" not in text_of(app, "#activity")  # nobody is speaking any more
+        assert not app.screen.query_one("#notice").display
+
+
+async def test_no_audio_output_is_explained_once_and_the_transcript_goes_on() -> None:
+    app = scripted(*live(), audio_problem="This machine has no default audio output.")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("l")
+        await pilot.pause()
+        message = text_of(app, "#message")
+        assert message.count("Hearing the audio over SSH") == 1
+        assert message.startswith("This machine has no default audio output.")
+        assert "muted" in text_of(app, "#activity")
+        more = Transcript().update(
+            "late",
+            role=Role.CALLER,
+            speaker="Caller",
+            text="Hello?",
+            final=True,
+            spoken_at=1_800_000_000_000,
+        )
+        assert more is not None
+        app.call.emit(TranscriptUpdated(more))
+        await pilot.pause()
+        assert app.screen.query_one(TranscriptView).lines()[-1] == "Caller: Hello?"
+
+
+async def test_a_late_segment_is_shown_where_it_was_said() -> None:
+    model = Transcript()
+    first = model.update(
+        "a", role=Role.AGENT, speaker="Agent", text="first", final=True, spoken_at=1000
+    )
+    third = model.update(
+        "c", role=Role.AGENT, speaker="Agent", text="third", final=True, spoken_at=3000
+    )
+    second = model.update(
+        "b", role=Role.CALLER, speaker="Caller", text="second", final=True, spoken_at=2000
+    )
+    assert first and second and third
+    app = scripted(StateChanged(CallState.LIVE))
+    async with app.run_test(size=SIZE) as pilot:
+        for segment in (first, third, second):
+            app.call.emit(TranscriptUpdated(segment))
+            await pilot.pause()
+        view = app.screen.query_one(TranscriptView)
+        assert view.lines() == ["Agent: first", "Caller: second", "Agent: third"]
+        on_screen = [line.segment.text for line in view.query_children(SegmentLine)]
+        assert on_screen == ["first", "second", "third"]
+
+
+async def test_a_failed_start_ends_with_its_exit_code() -> None:
+    app = scripted(CallFailed(ConversationNotFound("No such conversation.")))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+    assert app.return_code == 13
+    assert app.failure is not None and app.failure.message == "No such conversation."
