@@ -45,7 +45,7 @@ async def _core_once(settings: Settings, conversation_id: str) -> float:
 
 
 async def _panel_once(settings: Settings, conversation_id: str) -> float:
-    app = make_app(settings, conversation_id)
+    app = make_app(settings, conversation_id)  # the product: the call in its own process
     start = time.perf_counter()
     async with app.run_test(size=(100, 30)) as pilot:
         badge = app.screen.query_one(CallBadge)

@@ -7,7 +7,9 @@ reactive state. The app never touches the SDK, the audio device or the network.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from typing import Generic, TypeVar
 
 from textual import on, work
@@ -21,6 +23,7 @@ from snoop_tui.events import (
     AudioChanged,
     CallEvent,
     CallFailed,
+    Notice,
     RoomAssigned,
     SpeakersChanged,
     StateChanged,
@@ -53,8 +56,10 @@ class SnoopApp(App[None], Generic[Link]):
         Binding("ctrl+c", "stop", "Stop", show=False, priority=True),
     ]
 
-    def __init__(self, conversation_id: str, call: Link) -> None:
+    def __init__(self, conversation_id: str, call: Link, *, handle_signals: bool = False) -> None:
         super().__init__()
+        self.handle_signals = handle_signals
+        """End as Stop does on SIGTERM and SIGHUP (a closed terminal): only when run for real."""
         self.conversation_id = conversation_id
         self.call = call
         self.failure: SnoopError | None = None
@@ -64,7 +69,14 @@ class SnoopApp(App[None], Generic[Link]):
         return self.panel
 
     def on_mount(self) -> None:
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGHUP):
+                loop.add_signal_handler(sig, self._signalled)
         self.start_call()
+
+    def _signalled(self) -> None:
+        self.run_worker(self.action_stop(), group="stop", exclusive=True)
 
     @work(exclusive=True, group="call", exit_on_error=False)
     async def start_call(self) -> None:
@@ -99,6 +111,8 @@ class SnoopApp(App[None], Generic[Link]):
             self.panel.show_audio(event)
         elif isinstance(event, RoomAssigned):
             self.panel.room_name = event.room_name
+        elif isinstance(event, Notice):
+            self.panel.message = event.text
         elif isinstance(event, CallFailed):
             self.fail(event.error)
 

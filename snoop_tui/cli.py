@@ -17,10 +17,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from snoop_tui import __version__
-from snoop_tui.errors import SnoopError
+from snoop_tui.errors import SnoopError, exit_codes
 from snoop_tui.logs import configure_logging
 from snoop_tui.platform import validate_conversation_id
 from snoop_tui.settings import Secret, Settings, load_settings
+from snoop_tui.terminal_guard import is_panel_process, run_guarded
 
 COMMANDS = ("watch", "demo", "devices")
 
@@ -85,7 +86,9 @@ def _normalise(argv: list[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(_normalise(list(sys.argv[1:] if argv is None else argv)))
+    words = _normalise(list(sys.argv[1:] if argv is None else argv))
+    args = _parser().parse_args(words)
+    args.words = words
     if args.command is None:
         _parser().print_help()
         return 2
@@ -105,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(error)
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: one line for the supervisor, the details in the log
+        logging.getLogger("snoop_tui").exception("unexpected failure")
+        return _report(SnoopError("Something unexpected went wrong; see --log-file for details."))
 
 
 def _report(error: SnoopError) -> int:
@@ -123,7 +129,15 @@ def _watch(args: argparse.Namespace) -> int:
     settings = load_settings(overrides)
     settings.require_credential()
     conversation_id = validate_conversation_id(args.conversation_id)
+    if not is_panel_process():
+        return _guard(args)
     return _run_app(settings, conversation_id, args.log_file, args.allow_insecure_ws)
+
+
+def _guard(args: argparse.Namespace) -> int:
+    """Run the panel in a child process, and put the terminal back if it dies."""
+    panel = [sys.executable, "-m", "snoop_tui", *args.words]
+    return run_guarded(panel, args.log_file, exit_codes() | {0, 2, 130})
 
 
 @contextlib.contextmanager
@@ -158,7 +172,13 @@ def _run_app(
 ) -> int:
     from snoop_tui.launch import make_app  # Textual loads only when a panel opens
 
-    app = make_app(settings, conversation_id, allow_insecure_ws=allow_insecure_ws)
+    app = make_app(
+        settings,
+        conversation_id,
+        allow_insecure_ws=allow_insecure_ws,
+        log_file=log_file,
+        handle_signals=True,
+    )
     with _native_stderr_to(log_file or os.devnull):
         app.run()
     if app.failure is not None:
@@ -167,6 +187,8 @@ def _run_app(
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if not is_panel_process():
+        return _guard(args)
     from snoop_tui.demo.stack import LocalStack
     from snoop_tui.launch import make_app
 
@@ -177,7 +199,9 @@ def _demo(args: argparse.Namespace) -> int:
                 credential=Secret(stack.credential),
                 output_device=args.output_device,
             )
-            app = make_app(settings, stack.conversation_id)
+            app = make_app(
+                settings, stack.conversation_id, log_file=args.log_file, handle_signals=True
+            )
             with _native_stderr_to(args.log_file or os.devnull):
                 await app.run_async()
             if app.failure is not None:

@@ -103,3 +103,16 @@ class RoomConnectError(SnoopError):
 class AudioUnavailable(SnoopError):
     title = "No audio output"
     exit_code = 30
+
+
+def exit_codes() -> set[int]:
+    """Every exit code an error can end the process with (the README lists them)."""
+    codes = set()
+    pending: list[type[SnoopError]] = [SnoopError]
+    while pending:
+        cls = pending.pop()
+        subclasses = cls.__subclasses__()
+        if not subclasses or cls is SnoopError:
+            codes.add(cls.exit_code)
+        pending.extend(subclasses)
+    return codes

@@ -60,6 +60,13 @@ class RoomAssigned:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the supervisor should read that does not end the call."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class CallFailed:
     """The call could not be started; the panel closes with the error's exit code."""
 
@@ -67,7 +74,7 @@ class CallFailed:
 
 
 SessionEvent = StateChanged | TranscriptUpdated | SpeakersChanged | AudioChanged
-CallEvent = SessionEvent | RoomAssigned | CallFailed
+CallEvent = SessionEvent | RoomAssigned | Notice | CallFailed
 
 
 def supersedes(newer: CallEvent, older: CallEvent) -> bool:

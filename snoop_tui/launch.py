@@ -1,18 +1,18 @@
-"""Builds the panel app on a call: the one factory the CLI, the demo, the tests use.
+"""Builds the panel app on a call: the one factory the CLI, the demo and the tests use.
 
-The app knows only the `CallLink` protocol; this module picks the implementation
-(today a call run in this process), so the UI modules never import the SDK,
-the audio library or the HTTP client.
+The app knows only the `CallLink` protocol; this module picks the implementation:
+the call runs in its own process, so a crash in LiveKit or PortAudio never takes
+the panel or the terminal down, and the panel's process never loads either.
+(Tests that look inside the session build `SnoopApp` on an `InProcessCall`: the
+same session, minus the pipe.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
 
 from snoop_tui.app import SnoopApp
-from snoop_tui.call_status import DEFAULT_INTERVAL
-from snoop_tui.local_call import InProcessCall
-from snoop_tui.platform import PlatformClient
+from snoop_tui.process_call import CALL_PROCESS, CallProcess
 from snoop_tui.settings import Settings
 
 
@@ -20,16 +20,19 @@ def make_app(
     settings: Settings,
     conversation_id: str,
     *,
-    platform_factory: Callable[[Settings], PlatformClient] = PlatformClient,
     allow_insecure_ws: bool = False,
-    status_interval: float = DEFAULT_INTERVAL,
-) -> SnoopApp[InProcessCall]:
-    """The panel on one conversation, joined as a hidden, subscribe-only observer."""
-    call = InProcessCall(
+    status_interval: float = 5.0,
+    log_file: str | None = None,
+    call_program: Sequence[str] = CALL_PROCESS,
+    handle_signals: bool = False,
+) -> SnoopApp[CallProcess]:
+    """The panel on one conversation, its call in a process of its own."""
+    call = CallProcess(
         settings,
         conversation_id,
-        platform_factory=platform_factory,
         allow_insecure_ws=allow_insecure_ws,
         status_interval=status_interval,
+        log_file=log_file,
+        program=call_program,
     )
-    return SnoopApp(conversation_id, call)
+    return SnoopApp(conversation_id, call, handle_signals=handle_signals)

@@ -12,6 +12,8 @@ from livekit import api
 
 from snoop_tui.app import SnoopApp
 from snoop_tui.demo.call import SimulatedCall, Turn
+from snoop_tui.local_call import InProcessCall
+from snoop_tui.settings import Settings
 from snoop_tui.widgets.badge import CallBadge
 
 SCRIPT = (
@@ -42,6 +44,16 @@ async def wait_for(
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.05)
+
+
+def in_process_app(
+    settings: Settings, conversation_id: str, **options: Any
+) -> SnoopApp[InProcessCall]:
+    """The panel with its call on the test's own loop, so a test can look inside the session.
+
+    The product runs the call in its own process (`snoop_tui.launch.make_app`); the
+    session and the panel are the same, only the pipe is missing."""
+    return SnoopApp(conversation_id, InProcessCall(settings, conversation_id, **options))
 
 
 def badge(app: SnoopApp[Any]) -> CallBadge:

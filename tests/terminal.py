@@ -13,6 +13,7 @@ import termios
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -76,3 +77,85 @@ def run_in_terminal(
             proc.wait()
         os.close(master)
     return Run(code=code, output=b"".join(chunks).decode("utf-8", "replace"))
+
+
+class Terminal:
+    """`python -m snoop_tui ARGS` on a pty that stays open, driven step by step.
+
+    The test keeps the pty's other end open, so it can read the terminal's modes
+    after the program (or a process of it) has died."""
+
+    def __init__(self, args: list[str], env: dict[str, str], size: tuple[int, int] = (100, 30)):
+        self.master, self.slave = pty.openpty()
+        cols, rows = size
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.modes_before = termios.tcgetattr(self.slave)
+        self.output = bytearray()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "snoop_tui", *args],
+            stdin=self.slave,
+            stdout=self.slave,
+            stderr=self.slave,
+            env={**os.environ, **env, "TERM": "xterm-256color"},
+            start_new_session=True,
+        )
+
+    def _pump(self, wait: float) -> None:
+        ready, _, _ = select.select([self.master], [], [], wait)
+        if ready:
+            self.output += os.read(self.master, 65536)
+
+    def wait_for(self, text: bytes, timeout: float = 30.0, since: int = 0) -> int:
+        """Read until `text` appears after position `since`; return where it ends."""
+        deadline = time.monotonic() + timeout
+        while (found := self.output.find(text, since)) < 0:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise AssertionError(f"{text!r} never appeared: {bytes(self.output[-800:])!r}")
+            self._pump(0.05)
+        return found + len(text)
+
+    def wait_exit(self, timeout: float = 15.0) -> int:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("snoop-tui did not exit")
+            self._pump(0.05)
+        self._pump(0.1)  # what it wrote last
+        return self.proc.returncode
+
+    def modes(self) -> list[Any]:
+        return termios.tcgetattr(self.slave)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie counts: it will never run again)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True

@@ -32,6 +32,7 @@ def readme_exit_codes() -> set[int]:
 def test_each_error_s_exit_code_is_in_the_readme_and_nothing_else_is() -> None:
     codes = {cls.exit_code for cls in leaf_errors()}
     assert len(codes) == len(leaf_errors()), "two errors share an exit code"
+    assert errors.exit_codes() == codes
     assert readme_exit_codes() == codes | {0, 130}
 
 

@@ -3,6 +3,8 @@
 The core (platform, grants, transcript, audio, session and its parts) never imports
 Textual; the UI (app, screens, widgets, messages) never imports the LiveKit SDK,
 the audio library or the HTTP client: it drives a call only through `CallLink`.
+The panel's process never loads a native library (LiveKit, PortAudio): those live
+in the call process, which never loads Textual.
 """
 
 from __future__ import annotations
@@ -23,8 +25,20 @@ UI = [
     *(f"snoop_tui.screens.{m.name}" for m in pkgutil.iter_modules(snoop_tui.screens.__path__)),
     *(f"snoop_tui.widgets.{m.name}" for m in pkgutil.iter_modules(snoop_tui.widgets.__path__)),
 ]
-NOT_CORE = {"app", "messages", "screens", "widgets", "cli", "launch", "demo", "__main__"}
-"""`cli` and `launch` put the two together; `demo` is the local stack."""
+NOT_CORE = {
+    "app",
+    "messages",
+    "screens",
+    "widgets",
+    "cli",
+    "launch",
+    "process_call",
+    "terminal_guard",
+    "demo",
+    "__main__",
+}
+"""`cli`, `launch`, `process_call` and `terminal_guard` run in the panel's process and put
+the two together; `demo` is the local stack."""
 CORE = [
     f"snoop_tui.{m.name}"
     for m in pkgutil.iter_modules(snoop_tui.__path__)
@@ -43,6 +57,20 @@ def loaded_by(module: str) -> set[str]:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     return set(result.stdout.split())
+
+
+PANEL_PROCESS = ["snoop_tui.cli", "snoop_tui.launch", "snoop_tui.process_call", *UI]
+"""What the panel's process loads to run `snoop-tui watch`: no native library at all."""
+NATIVE = ("livekit", "sounddevice", "numpy")
+
+
+@pytest.mark.parametrize("module", PANEL_PROCESS)
+def test_the_panel_process_loads_no_native_library(module: str) -> None:
+    assert not loaded_by(module) & set(NATIVE)
+
+
+def test_the_call_process_does_not_load_textual() -> None:
+    assert "textual" not in loaded_by("snoop_tui.call_process")
 
 
 def test_the_layers_are_all_covered() -> None:

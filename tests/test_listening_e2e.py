@@ -7,13 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from snoop_tui.launch import make_app
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from snoop_tui.transcript import Role
 from snoop_tui.widgets.transcript_view import TranscriptView
 from tests.fixtures_audio import band_energy, peak
-from tests.live import SCRIPT, SIZE, LiveCall, badge, list_participants, running_call, wait_for
+from tests.live import (
+    SCRIPT,
+    SIZE,
+    LiveCall,
+    badge,
+    in_process_app,
+    list_participants,
+    running_call,
+    wait_for,
+)
 
 AGENT_HZ, CALLER_HZ = 440.0, 660.0
 
@@ -28,7 +36,7 @@ async def test_focus_cycles_agent_only_caller_only_and_volume_keys_change_the_le
     async with running_call(
         livekit_server, new_conversation, continuous_audio=True, end_by_agent_leaving=False
     ) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
             assert app.call.session is not None
@@ -73,7 +81,7 @@ async def test_output_device_that_disappears_stops_playback_with_a_notice(
     async with running_call(
         livekit_server, new_conversation, continuous_audio=True, words_per_second=10
     ) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
             await pilot.press("l")
@@ -100,7 +108,7 @@ async def test_output_device_that_disappears_stops_playback_with_a_notice(
 async def test_terminal_conversation_status_ends_the_call_and_leaves_the_room(
     settings: Settings, platform_api: Any, livekit_server: Any, live_call: LiveCall
 ) -> None:
-    app = make_app(settings, live_call.conversation_id, status_interval=0.2)
+    app = in_process_app(settings, live_call.conversation_id, status_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         assert app.call.session is not None

@@ -12,7 +12,7 @@ import pytest
 from snoop_tui.app import SnoopApp
 from snoop_tui.errors import ConversationNotFound
 from snoop_tui.events import CallFailed, CallState, StateChanged, TranscriptUpdated
-from snoop_tui.launch import make_app
+from snoop_tui.local_call import InProcessCall
 from snoop_tui.platform import PlatformClient
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role, Transcript
@@ -70,11 +70,10 @@ async def test_a_platform_that_answers_at_once_ends_the_panel_cleanly(
     """The platform can answer before the panel has mounted: that used to crash it."""
     transport = httpx.MockTransport(lambda request: answer)
     settings = Settings(api_url="http://127.0.0.1:9", credential=Secret("ak_test"))
-    app = make_app(
-        settings,
-        "conv_fast",
-        platform_factory=lambda s: PlatformClient(s, transport=transport),
+    call = InProcessCall(
+        settings, "conv_fast", platform_factory=lambda s: PlatformClient(s, transport=transport)
     )
+    app = SnoopApp("conv_fast", call)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await app.workers.wait_for_complete()

@@ -6,18 +6,26 @@ import asyncio
 from typing import Any
 
 from snoop_tui.errors import UnsafeListenerToken
-from snoop_tui.launch import make_app
 from snoop_tui.screens.panel import NOTICE
 from snoop_tui.session import CallState
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role
 from snoop_tui.widgets.transcript_view import TranscriptView
 from tests.fixtures_audio import band_energy, peak
-from tests.live import SCRIPT, SIZE, LiveCall, badge, list_participants, running_call, wait_for
+from tests.live import (
+    SCRIPT,
+    SIZE,
+    LiveCall,
+    badge,
+    in_process_app,
+    list_participants,
+    running_call,
+    wait_for,
+)
 
 
 async def test_live_badge_and_notice_appear(settings: Settings, live_call: LiveCall) -> None:
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         assert badge(app).label == "Connecting…"
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
@@ -33,7 +41,7 @@ async def test_live_badge_and_notice_appear(settings: Settings, live_call: LiveC
 async def test_transcript_streams_while_muted_each_final_once_in_order(
     settings: Settings, live_call: LiveCall
 ) -> None:
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         live_call.go.set()
@@ -54,7 +62,7 @@ async def test_transcript_streams_while_muted_each_final_once_in_order(
 async def test_badge_reads_ended_when_the_agent_leaves(
     settings: Settings, live_call: LiveCall
 ) -> None:
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         await live_call.call.leave_agent()
@@ -68,7 +76,7 @@ async def test_badge_reads_ended_when_the_agent_leaves(
 async def test_observer_is_hidden_silent_and_unseen(
     settings: Settings, live_call: LiveCall, livekit_server: Any
 ) -> None:
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         live_call.go.set()
@@ -90,7 +98,7 @@ async def test_observer_is_hidden_silent_and_unseen(
 async def test_stop_leaves_the_room_and_closes_the_panel(
     settings: Settings, live_call: LiveCall, livekit_server: Any
 ) -> None:
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         assert app.call.session is not None
@@ -110,7 +118,7 @@ async def test_unsafe_token_is_refused_before_any_connection(
     settings: Settings, platform_api: Any, livekit_server: Any, live_call: LiveCall
 ) -> None:
     platform_api.patch_conversation(live_call.conversation_id, fault="publisher_token")
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.failure is not None, what="the refusal")
     assert isinstance(app.failure, UnsafeListenerToken)
@@ -127,7 +135,7 @@ async def test_listen_plays_both_sides_and_mute_stops_them(
     async with running_call(
         livekit_server, new_conversation, continuous_audio=True, end_by_agent_leaving=False
     ) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
             assert app.call.session is not None
@@ -162,7 +170,7 @@ async def test_transcript_follows_new_text_unless_scrolled_up(
     async with running_call(
         livekit_server, new_conversation, SCRIPT * 3, words_per_second=20
     ) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=(80, 14)) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
             live.go.set()
@@ -193,7 +201,7 @@ async def test_listen_without_audio_output_explains_and_transcript_goes_on(
         credential=Secret("ak_demo_sensitive"),
         output_device="no-such-device",
     )
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         await pilot.press("l")

@@ -20,11 +20,10 @@ from snoop_tui.errors import (
     RoomConnectError,
     UnsafeListenerToken,
 )
-from snoop_tui.launch import make_app
 from snoop_tui.platform import MAX_BODY_BYTES, PlatformClient
 from snoop_tui.settings import Secret, Settings
 from tests.faulty_platform_api import HUGE_BODY_BYTES, INSECURE_LIVEKIT_URL
-from tests.live import SIZE, LiveCall, list_participants, wait_for
+from tests.live import SIZE, LiveCall, in_process_app, list_participants, wait_for
 
 FAST_BACKOFF = 0.05
 MOCKED = Settings(api_url="http://127.0.0.1:9", credential=Secret("ak_demo_sensitive"))
@@ -192,7 +191,7 @@ async def test_unsafe_grant_ends_the_app_before_joining(
     words: str,
 ) -> None:
     platform_api.patch_conversation(live_call.conversation_id, fault=fault)
-    app = make_app(settings, live_call.conversation_id)
+    app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.failure is not None, what="the refusal")
     assert isinstance(app.failure, UnsafeListenerToken)
@@ -218,7 +217,7 @@ async def test_insecure_url_is_tried_only_with_the_explicit_flag(
         credential=Secret("ak_demo_sensitive"),
         connect_timeout=3.0,
     )
-    app = make_app(settings, conversation_id, allow_insecure_ws=True)
+    app = in_process_app(settings, conversation_id, allow_insecure_ws=True)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.failure is not None, timeout=30, what="the failure")
     assert isinstance(app.failure, RoomConnectError), app.failure

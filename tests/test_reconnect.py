@@ -18,12 +18,11 @@ import pytest
 from snoop_tui.demo.call import DEFAULT_SCRIPT, SimulatedCall
 from snoop_tui.demo.livekit_server import LocalLiveKitServer
 from snoop_tui.demo.platform_api import Conversation, PlatformState, start_platform_api
-from snoop_tui.launch import make_app
 from snoop_tui.platform import PlatformClient
 from snoop_tui.session import CallState, ListenerSession, StateChanged
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.widgets.transcript_view import TranscriptView
-from tests.live import SIZE, badge, running_call, wait_for
+from tests.live import SIZE, badge, in_process_app, running_call, wait_for
 
 CONVERSATION = "conv_faults"
 ROOM = "call-faults"
@@ -77,7 +76,7 @@ def _finals(app: Any) -> list[str]:
 async def _listen_through(
     fault_stack: FaultStack, call: SimulatedCall, go: asyncio.Event, fault: str
 ) -> None:
-    app = make_app(fault_stack.settings, CONVERSATION)
+    app = in_process_app(fault_stack.settings, CONVERSATION)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         go.set()
@@ -135,7 +134,7 @@ async def test_rejoin_after_expiry_asks_the_platform_for_a_fresh_token(
 ) -> None:
     call, go = resilient_call
     fault_stack.state.token_ttl = dt.timedelta(seconds=3)
-    app = make_app(fault_stack.settings, CONVERSATION)
+    app = in_process_app(fault_stack.settings, CONVERSATION)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         session = app.call.session

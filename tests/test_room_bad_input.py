@@ -22,12 +22,11 @@ from textual.geometry import Region
 
 from snoop_tui.app import SnoopApp
 from snoop_tui.demo.call import SimulatedCall
-from snoop_tui.launch import make_app
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, TranscriptSegment
 from snoop_tui.widgets.transcript_view import SegmentLine, TranscriptView
-from tests.live import SIZE, badge, running_call, wait_for
+from tests.live import SIZE, badge, in_process_app, running_call, wait_for
 from tests.mischief import MARKUP_AND_ESCAPES, Mischief
 
 WIDE = (160, 40)
@@ -72,7 +71,7 @@ async def watching(
 ) -> AsyncIterator[Watching]:
     """The app LIVE on a held call (no scripted speech), with a misbehaving third participant."""
     async with running_call(server, conversation, end_by_agent_leaving=False) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=size) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
             async with Mischief(

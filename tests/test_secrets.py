@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from snoop_tui import errors
-from snoop_tui.launch import make_app
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
-from tests.live import SIZE, badge, list_participants, running_call, wait_for
+from tests.live import SIZE, badge, in_process_app, list_participants, running_call, wait_for
 from tests.mischief import MARKUP_AND_ESCAPES, Mischief
 from tests.terminal import Run, run_in_terminal
 
@@ -135,7 +134,7 @@ async def test_error_and_screenshot_carry_no_secrets(
 ) -> None:
     conversation_id, _ = new_conversation
     platform_api.patch_conversation(conversation_id, fault="wrong_room_token")
-    app = make_app(settings, conversation_id)
+    app = in_process_app(settings, conversation_id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: app.failure is not None, what="the refusal")
         screenshot = app.export_screenshot()
@@ -151,7 +150,7 @@ async def test_live_screenshot_carries_no_secrets(
     settings: Settings, livekit_server: Any, new_conversation: tuple[str, str]
 ) -> None:
     async with running_call(livekit_server, new_conversation) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
             assert app.call.session is not None
@@ -187,7 +186,7 @@ async def test_observer_never_opens_an_input_and_never_sends(
     async with running_call(
         livekit_server, new_conversation, continuous_audio=True, end_by_agent_leaving=False
     ) as live:
-        app = make_app(settings, live.conversation_id)
+        app = in_process_app(settings, live.conversation_id)
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
             session = app.call.session

@@ -435,7 +435,27 @@ class SimulatedCall:
         await asyncio.gather(*pending, return_exceptions=True)
 
 
+async def wait_for_listener(
+    url: str, api_key: str, api_secret: str, room: str, gate: asyncio.Event, timeout: float
+) -> None:
+    """Open `gate` once a hidden participant (a listener) is in `room`, or after `timeout`.
+
+    The demo's call waits for the panel, so the supervisor sees it from the first word."""
+    http_url = "http" + url.removeprefix("ws")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with api.LiveKitAPI(http_url, api_key, api_secret) as lk:
+        while loop.time() < deadline:
+            with contextlib.suppress(api.TwirpError, OSError):
+                listing = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
+                if any(p.permission.hidden for p in listing.participants):
+                    break
+            await asyncio.sleep(0.1)
+    gate.set()
+
+
 async def _run_from_args(args: argparse.Namespace) -> None:
+    gate = asyncio.Event() if args.wait_for_listener > 0 else None
     call = SimulatedCall(
         args.url,
         args.api_key,
@@ -444,7 +464,15 @@ async def _run_from_args(args: argparse.Namespace) -> None:
         loops=None if args.forever else args.loops,
         words_per_second=args.wps,
         continuous_audio=args.continuous_audio,
+        script_gate=gate,
     )
+    waiting = None
+    if gate is not None:
+        waiting = asyncio.create_task(
+            wait_for_listener(
+                args.url, args.api_key, args.api_secret, args.room, gate, args.wait_for_listener
+            )
+        )
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, call.request_stop)
@@ -455,6 +483,8 @@ async def _run_from_args(args: argparse.Namespace) -> None:
         print(f"call running in room {args.room}", flush=True)
     started.cancel()
     await runner
+    if waiting is not None:
+        waiting.cancel()
     print("call ended", flush=True)
 
 
@@ -472,6 +502,13 @@ def main(argv: list[str] | None = None) -> int:
     repeat.add_argument("--forever", action="store_true", help="repeat the script until stopped")
     parser.add_argument("--wps", type=float, default=4.0, help="words per second")
     parser.add_argument("--continuous-audio", action="store_true", help="both sides always sound")
+    parser.add_argument(
+        "--wait-for-listener",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="start talking once a hidden listener has joined (or after SECONDS)",
+    )
     args = parser.parse_args(argv)
     asyncio.run(_run_from_args(args))
     return 0

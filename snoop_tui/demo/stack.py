@@ -154,6 +154,10 @@ async def wait_for_port_file_async(process: ManagedProcess, port_file: Path) -> 
     raise StackError(f"The platform API did not start; see {process.log_path}")
 
 
+LISTENER_GRACE = 15.0
+"""The demo's call waits this long at most for the panel to join before it talks."""
+
+
 def spawn_call(
     livekit: LocalLiveKitServer,
     room_name: str,
@@ -161,8 +165,12 @@ def spawn_call(
     *,
     loops: int | None = 3,
     words_per_second: float = 4.0,
+    wait_for_listener: float = 0.0,
 ) -> ManagedProcess:
-    """Start a simulated call subprocess in `room_name`."""
+    """Start a simulated call subprocess in `room_name`.
+
+    With `wait_for_listener`, it starts talking once a hidden listener has joined
+    (or after that many seconds)."""
     argv = [
         sys.executable,
         "-m",
@@ -177,6 +185,8 @@ def spawn_call(
         str(words_per_second),
     ]
     argv += ["--forever"] if loops is None else ["--loops", str(loops)]
+    if wait_for_listener > 0:
+        argv += ["--wait-for-listener", str(wait_for_listener)]
     return ManagedProcess("simulated call", argv, workdir / "call.log", _secret_env(livekit))
 
 
@@ -245,6 +255,7 @@ class LocalStack:
             self.log_dir,
             loops=self._loops,
             words_per_second=self._words_per_second,
+            wait_for_listener=LISTENER_GRACE,
         )
         self._processes.append(call)
         await self._wait_for_log_line(call, "call running")

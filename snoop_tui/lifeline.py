@@ -1,0 +1,33 @@
+"""Ties a child process's life to its parent's, so nothing outlives the panel.
+
+`die_with_parent` asks Linux for a parent-death signal (`prctl(PR_SET_PDEATHSIG)`):
+when the parent goes away for any reason, SIGKILL included, the child gets SIGTERM
+and can leave its room cleanly. Children also watch their command pipe, whose end
+is the same news by another road (and the only one on systems without prctl).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import signal
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(expected_parent: int, sig: int = signal.SIGTERM) -> bool:
+    """Ask for `sig` when the parent dies; False if the parent is already gone.
+
+    The parent may die between our start and the prctl call, in which case no
+    signal will ever come: checking the parent's pid afterwards closes that gap."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    except (OSError, AttributeError):  # not Linux: the command pipe still tells us
+        log.info("no parent-death signal on this system; relying on the command pipe")
+    return os.getppid() == expected_parent

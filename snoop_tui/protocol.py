@@ -1,0 +1,309 @@
+"""The pipe protocol between the UI process and a call process: JSON lines, versioned.
+
+Events go up (state, transcript segments, speakers, audio, room, failure, notes);
+commands go down (start, listen, mute, focus, volume, stop). Each line is one JSON
+object with the protocol version `v` and a `type`. A reader never trusts the other
+side: a line that is not JSON, of an unknown type, of a newer version, or with a
+missing or mistyped field is reported as a `ProtocolError` for the caller to log
+and skip, never a crash.
+
+    {"v": 1, "type": "state", "state": "live", "reason": null}
+    {"v": 1, "type": "listen"}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from snoop_tui import errors
+from snoop_tui.errors import SnoopError
+from snoop_tui.events import (
+    AudioChanged,
+    CallEvent,
+    CallFailed,
+    CallState,
+    Notice,
+    RoomAssigned,
+    SpeakersChanged,
+    StateChanged,
+    TranscriptUpdated,
+)
+from snoop_tui.settings import Secret, Settings
+from snoop_tui.transcript import Role, TranscriptSegment
+
+VERSION = 1
+MAX_LINE_BYTES = 64 * 1024
+"""A segment is cut at 8,000 characters; no honest line comes near this."""
+
+
+class ProtocolError(Exception):
+    """A line from the other process that cannot be understood (logged and skipped)."""
+
+
+# commands ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StartCall:
+    """The first command: which call to join, and how. Its settings carry the credential."""
+
+    conversation_id: str
+    settings: Settings
+    allow_insecure_ws: bool = False
+    status_interval: float = 5.0
+
+
+@dataclass(frozen=True)
+class Listen:
+    pass
+
+
+@dataclass(frozen=True)
+class Mute:
+    pass
+
+
+@dataclass(frozen=True)
+class CycleFocus:
+    pass
+
+
+@dataclass(frozen=True)
+class ChangeVolume:
+    steps: int
+
+
+@dataclass(frozen=True)
+class Stop:
+    pass
+
+
+Command = StartCall | Listen | Mute | CycleFocus | ChangeVolume | Stop
+
+
+# encoding ------------------------------------------------------------------------
+
+
+def _segment_fields(segment: TranscriptSegment) -> dict[str, Any]:
+    return {
+        "id": segment.id,
+        "role": segment.role.value,
+        "speaker": segment.speaker,
+        "text": segment.text,
+        "final": segment.final,
+        "order": segment.order,
+        "spoken_at": segment.spoken_at,
+        "owner": segment.owner,
+    }
+
+
+def _event_fields(event: CallEvent) -> dict[str, Any]:
+    if isinstance(event, StateChanged):
+        return {"type": "state", "state": event.state.value, "reason": event.reason}
+    if isinstance(event, TranscriptUpdated):
+        return {"type": "segment", **_segment_fields(event.segment)}
+    if isinstance(event, SpeakersChanged):
+        return {"type": "speakers", "active": sorted(role.value for role in event.active)}
+    if isinstance(event, AudioChanged):
+        return {
+            "type": "audio",
+            "listening": event.listening,
+            "volume": event.volume,
+            "focus": event.focus.value if event.focus is not None else None,
+            "message": event.message,
+        }
+    if isinstance(event, RoomAssigned):
+        return {"type": "room", "room_name": event.room_name}
+    if isinstance(event, Notice):
+        return {"type": "notice", "text": event.text}
+    error = event.error
+    return {
+        "type": "failed",
+        "error": type(error).__name__,
+        "message": error.message,
+        "exit_code": error.exit_code,
+    }
+
+
+def _command_fields(command: Command) -> dict[str, Any]:
+    if isinstance(command, StartCall):
+        settings = {f.name: getattr(command.settings, f.name) for f in fields(Settings)}
+        credential = command.settings.credential
+        settings["credential"] = credential.reveal() if credential is not None else None
+        return {
+            "type": "start",
+            "conversation_id": command.conversation_id,
+            "settings": settings,
+            "allow_insecure_ws": command.allow_insecure_ws,
+            "status_interval": command.status_interval,
+        }
+    if isinstance(command, ChangeVolume):
+        return {"type": "volume", "steps": command.steps}
+    return {"type": _COMMAND_NAMES[type(command)]}
+
+
+def encode(message: CallEvent | Command) -> bytes:
+    """One line of the protocol, newline included."""
+    if isinstance(message, (StartCall, Listen, Mute, CycleFocus, ChangeVolume, Stop)):
+        fields = _command_fields(message)
+    else:
+        fields = _event_fields(message)
+    return json.dumps({"v": VERSION, **fields}, ensure_ascii=False).encode() + b"\n"
+
+
+# decoding ------------------------------------------------------------------------
+
+
+class _Fields:
+    """Typed access to one message's fields; anything off raises `ProtocolError`."""
+
+    def __init__(self, body: Mapping[str, Any]) -> None:
+        self._body = body
+
+    def get(self, name: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+        value = self._body.get(name)
+        if value is None and optional:
+            return None
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise ProtocolError(f"field {name!r} is not a number")
+        if not isinstance(value, kind):
+            raise ProtocolError(f"field {name!r} is missing or of the wrong type")
+        return value
+
+    def number(self, name: str) -> float:
+        return float(self.get(name, (int, float)))
+
+    def role(self, name: str) -> Role:
+        try:
+            return Role(self.get(name, str))
+        except ValueError:
+            raise ProtocolError(f"field {name!r} is not a role") from None
+
+
+def _parse_line(line: bytes) -> tuple[str, _Fields]:
+    if len(line) > MAX_LINE_BYTES:
+        raise ProtocolError(f"a line of {len(line)} bytes is too long")
+    try:
+        body = json.loads(line)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"not a JSON line ({exc.__class__.__name__})") from None
+    if not isinstance(body, dict):
+        raise ProtocolError("not a JSON object")
+    version = body.get("v")
+    if version != VERSION:
+        raise ProtocolError(f"protocol version {version!r}; this side speaks {VERSION}")
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("no message type")
+    return kind, _Fields(body)
+
+
+def _error(name: str, message: str, exit_code: int) -> SnoopError:
+    cls = getattr(errors, name, None)
+    if isinstance(cls, type) and issubclass(cls, SnoopError):
+        return cls(message)
+    error = SnoopError(message)  # a class this side does not know: keep its exit code
+    error.exit_code = exit_code
+    return error
+
+
+_EVENT_READERS: dict[str, Callable[[_Fields], CallEvent]] = {
+    "state": lambda f: StateChanged(
+        _state(f.get("state", str)), f.get("reason", str, optional=True)
+    ),
+    "segment": lambda f: TranscriptUpdated(
+        TranscriptSegment(
+            id=f.get("id", str),
+            role=f.role("role"),
+            speaker=f.get("speaker", str),
+            text=f.get("text", str),
+            final=f.get("final", bool),
+            order=int(f.number("order")),
+            spoken_at=f.number("spoken_at"),
+            owner=f.get("owner", str),
+        )
+    ),
+    "speakers": lambda f: SpeakersChanged(
+        frozenset(_role(value) for value in f.get("active", list))
+    ),
+    "audio": lambda f: AudioChanged(
+        f.get("listening", bool),
+        f.number("volume"),
+        f.role("focus") if f.get("focus", str, optional=True) else None,
+        f.get("message", str, optional=True),
+    ),
+    "room": lambda f: RoomAssigned(f.get("room_name", str)),
+    "notice": lambda f: Notice(f.get("text", str)),
+    "failed": lambda f: CallFailed(
+        _error(f.get("error", str), f.get("message", str), int(f.number("exit_code")))
+    ),
+}
+
+_COMMAND_NAMES: dict[type, str] = {
+    Listen: "listen",
+    Mute: "mute",
+    CycleFocus: "focus",
+    Stop: "stop",
+}
+_SIMPLE_COMMANDS: dict[str, Command] = {
+    "listen": Listen(),
+    "mute": Mute(),
+    "focus": CycleFocus(),
+    "stop": Stop(),
+}
+
+
+def _state(value: str) -> CallState:
+    try:
+        return CallState(value)
+    except ValueError:
+        raise ProtocolError(f"unknown call state {value!r}") from None
+
+
+def _role(value: object) -> Role:
+    try:
+        return Role(str(value))
+    except ValueError:
+        raise ProtocolError(f"unknown role {value!r}") from None
+
+
+def _settings(given: _Fields) -> Settings:
+    values: dict[str, Any] = {}
+    for field in fields(Settings):
+        if field.name == "credential":
+            credential = given.get("credential", str, optional=True)
+            values["credential"] = Secret(credential) if credential is not None else None
+        elif field.type in ("float", float):
+            values[field.name] = given.number(field.name)
+        else:  # str, or str | None
+            values[field.name] = given.get(field.name, str, optional="None" in str(field.type))
+    return Settings(**values)
+
+
+def decode_event(line: bytes) -> CallEvent:
+    """An event from a call process; raises `ProtocolError` for anything off."""
+    kind, body = _parse_line(line)
+    reader = _EVENT_READERS.get(kind)
+    if reader is None:
+        raise ProtocolError(f"unknown event type {kind!r}")
+    return reader(body)
+
+
+def decode_command(line: bytes) -> Command:
+    """A command from the UI process; raises `ProtocolError` for anything off."""
+    kind, body = _parse_line(line)
+    if kind in _SIMPLE_COMMANDS:
+        return _SIMPLE_COMMANDS[kind]
+    if kind == "volume":
+        return ChangeVolume(int(body.number("steps")))
+    if kind == "start":
+        return StartCall(
+            conversation_id=body.get("conversation_id", str),
+            settings=_settings(_Fields(body.get("settings", dict))),
+            allow_insecure_ws=body.get("allow_insecure_ws", bool),
+            status_interval=body.number("status_interval"),
+        )
+    raise ProtocolError(f"unknown command {kind!r}")

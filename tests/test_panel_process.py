@@ -1,0 +1,126 @@
+"""The panel's own process can die too: the terminal comes back and no call process stays.
+
+`snoop-tui watch` runs in a real pseudo-terminal against the real local stack. It
+is three processes: a small guard (the command itself), the panel (Textual) and
+the call process. The tests kill or signal the panel as a bug, `kill -9` or a
+dropped SSH session would, then check the terminal's modes and that the call
+process left the room and exited within 2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import signal
+import termios
+from typing import Any
+
+import pytest
+
+from tests.live import list_participants, running_call
+from tests.terminal import Terminal, children, gone
+
+CREDENTIAL = "ak_demo_sensitive"
+# What a full-screen program switches on and must be switched off again.
+RESTORED = (b"\x1b[?1049l", b"\x1b[?25h", b"\x1b[?1000l", b"\x1b[?1003l", b"\x1b[?2004l")
+
+
+def env(base_url: str) -> dict[str, str]:
+    return {
+        "ANYREACH_API_URL": base_url,
+        "ANYREACH_TOKEN": CREDENTIAL,
+        "ANYREACH_CONFIG": "/nonexistent",
+    }
+
+
+async def observer_in(server: Any, room: str) -> bool:
+    return any(p.permission.hidden for p in await list_participants(server, room))
+
+
+async def until(predicate: Any, timeout: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await _value(predicate()):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def live_panel(term: Terminal) -> tuple[int, int]:
+    """Wait for LIVE on screen; return the panel's and the call process's pids."""
+    await asyncio.to_thread(term.wait_for, b"LIVE", 30.0)
+    (panel,) = children(term.proc.pid)
+    await until(lambda: len(children(panel)) == 1, 10.0, "the call process")
+    (call,) = children(panel)
+    return panel, call
+
+
+async def test_a_killed_panel_leaves_a_usable_terminal_and_no_call_process(
+    platform_api: Any, livekit_server: Any, new_conversation: tuple[str, str], tmp_path: Any
+) -> None:
+    log_file = tmp_path / "snoop.log"
+    async with running_call(livekit_server, new_conversation, end_by_agent_leaving=False) as live:
+        term = Terminal(
+            ["watch", live.conversation_id, "--log-file", str(log_file)],
+            env(platform_api.base_url),
+        )
+        try:
+            panel, call = await live_panel(term)
+            assert await observer_in(livekit_server, live.room_name)
+            mark = len(term.output)
+            os.kill(panel, signal.SIGKILL)
+            code = await asyncio.to_thread(term.wait_exit)
+            await until(lambda: gone(call), 2.0, "the call process to exit")
+            await until(
+                lambda: _not(observer_in(livekit_server, live.room_name)), 2.0, "the room left"
+            )
+            after = bytes(term.output[mark:])
+            assert code == 1
+            for sequence in RESTORED:
+                assert sequence in after, sequence
+            modes = term.modes()
+            assert modes[3] & termios.ICANON and modes[3] & termios.ECHO  # cooked again
+            message = after.decode("utf-8", "replace")
+            assert "the panel stopped unexpectedly (killed by SIGKILL)" in message
+            assert str(log_file) in message
+            assert "Traceback" not in message and CREDENTIAL not in message
+        finally:
+            term.close()
+
+
+async def _not(check: Any) -> bool:
+    return not await check
+
+
+async def _value(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["x", "SIGTERM to the panel", "SIGHUP to the panel", "SIGTERM to snoop-tui",
+     "SIGHUP to snoop-tui"],
+)  # fmt: skip
+async def test_the_panel_ends_as_stop_does_on_a_signal_or_x(
+    how: str, platform_api: Any, livekit_server: Any, new_conversation: tuple[str, str]
+) -> None:
+    async with running_call(livekit_server, new_conversation, end_by_agent_leaving=False) as live:
+        term = Terminal(["watch", live.conversation_id], env(platform_api.base_url))
+        try:
+            panel, call = await live_panel(term)
+            mark = len(term.output)
+            if how == "x":
+                term.type(b"x")
+            else:
+                name, _, target = how.partition(" to ")
+                os.kill(panel if target == "the panel" else term.proc.pid, signal.Signals[name])
+            code = await asyncio.to_thread(term.wait_exit)
+            await until(lambda: gone(call), 2.0, "the call process to exit")
+            assert not await observer_in(livekit_server, live.room_name)
+            assert code == 0, bytes(term.output[-600:])
+            after = bytes(term.output[mark:])
+            assert b"\x1b[?1049l" in after and b"stopped unexpectedly" not in after
+            assert term.modes()[3] & termios.ECHO
+        finally:
+            term.close()
