@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import math
 import signal
 import sys
@@ -465,6 +466,7 @@ async def _run_from_args(args: argparse.Namespace) -> None:
         words_per_second=args.wps,
         continuous_audio=args.continuous_audio,
         script_gate=gate,
+        resilient=args.resilient,
     )
     waiting = None
     if gate is not None:
@@ -485,6 +487,10 @@ async def _run_from_args(args: argparse.Namespace) -> None:
     await runner
     if waiting is not None:
         waiting.cancel()
+    if args.finals_file:
+        with open(args.finals_file, "w", encoding="utf-8") as out:
+            for segment in call.published_finals:
+                print(json.dumps({"id": segment.segment_id, "role": segment.role}), file=out)
     print("call ended", flush=True)
 
 
@@ -509,6 +515,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="start talking once a hidden listener has joined (or after SECONDS)",
     )
+    parser.add_argument(
+        "--resilient",
+        action="store_true",
+        help="after a call-server outage, say an interrupted turn again",
+    )
+    parser.add_argument("--finals-file", help="at the end, write the final segments published")
     args = parser.parse_args(argv)
     asyncio.run(_run_from_args(args))
     return 0

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
@@ -166,6 +167,7 @@ def spawn_call(
     loops: int | None = 3,
     words_per_second: float = 4.0,
     wait_for_listener: float = 0.0,
+    extra_args: Sequence[str] = (),
 ) -> ManagedProcess:
     """Start a simulated call subprocess in `room_name`.
 
@@ -187,6 +189,7 @@ def spawn_call(
     argv += ["--forever"] if loops is None else ["--loops", str(loops)]
     if wait_for_listener > 0:
         argv += ["--wait-for-listener", str(wait_for_listener)]
+    argv += extra_args
     return ManagedProcess("simulated call", argv, workdir / "call.log", _secret_env(livekit))
 
 
