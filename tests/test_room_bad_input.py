@@ -18,14 +18,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from textual.geometry import Region
-
 from snoop_tui.app import SnoopApp
 from snoop_tui.demo.call import SimulatedCall
 from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, TranscriptSegment
-from snoop_tui.widgets.transcript_view import SegmentLine, TranscriptView
+from snoop_tui.widgets.transcript_view import TranscriptView
 from tests.live import SIZE, badge, in_process_app, running_call, wait_for
 from tests.mischief import MARKUP_AND_ESCAPES, Mischief
 
@@ -58,11 +56,7 @@ class Watching:
 
     def rendered(self, segment_id: str) -> str:
         """The characters the terminal is given for one transcript line."""
-        for line in self.app.screen.query(SegmentLine):
-            if line.segment.id == segment_id:
-                strips = line.render_lines(Region(0, 0, line.size.width, line.size.height))
-                return "\n".join(strip.text for strip in strips)
-        raise AssertionError(f"no line for {segment_id}")
+        return "\n".join(self.view.rendered(segment_id))
 
 
 @contextlib.asynccontextmanager
@@ -93,9 +87,10 @@ async def test_markup_and_terminal_escapes_are_shown_literally(
         assert "\u241b]52;c;ZXZpbA==\u2407" in shown  # ESC and BEL as visible symbols
         assert "\u241b[2J" in shown
         # Clicking the would-be link does nothing: it is text, not an action.
-        line = next(ln for ln in room.app.screen.query(SegmentLine) if ln.segment.id == "MARKUP")
         column = shown.splitlines()[0].index("quit[/]")
-        await room.pilot.click(line, offset=(column, 0))
+        row = room.view.first_line_of("MARKUP") - room.view.scroll_offset.y
+        content = room.view.content_region
+        await room.pilot.click(offset=(content.x + column, content.y + row))
         await room.pilot.pause(0.2)
         assert room.app.is_running and room.app.return_code is None
         assert badge(room.app).state is CallState.LIVE
@@ -140,9 +135,7 @@ async def test_interim_flood_stays_responsive_and_shows_the_final_once(
         segment = await room.wait_final("FLOOD")
         assert segment.text == final_text.replace("\n", " ")
         assert [s.id for s in room.view.segments()] == ["FLOOD"]
-        assert (
-            sum(line.plain.endswith(final_text) for line in room.app.screen.query(SegmentLine)) == 1
-        )
+        assert sum(line.endswith(final_text) for line in room.view.lines()) == 1
         await room.pilot.press("m")
         await wait_for(room.pilot, lambda: not session.listening, what="mute after the flood")
 
