@@ -31,6 +31,7 @@ from snoop_tui.errors import AudioUnavailable
 
 Int16Array = npt.NDArray[np.int16]
 Float32Array = npt.NDArray[np.float32]
+Float64Array = npt.NDArray[np.float64]
 
 DEFAULT_SAMPLE_RATE = 48000
 FULL_SCALE = 32767
@@ -38,6 +39,18 @@ FULL_SCALE = 32767
 # milliseconds at a time; PortAudio's "low" (about 9 ms on ALSA) underflows under load.
 DEVICE_LATENCY_S = 0.02
 _SCRATCH_FRAMES = 8192
+_SHED_MARGIN_S = 0.04  # a backlog this far above the target is a stall's, not drift's
+_WHOLE = 1e-9  # a phase this close to a whole sample is one
+
+# Drift absorption. The producer (LiveKit's 10 ms frames, on the SDK's clock) and the
+# device (its own crystal) never run at exactly the same rate; instead of skipping when the
+# difference piles up, each buffer plays its input slightly faster or slower.
+TREND_S = 1.0  # the depth is smoothed over about a second: jitter averages out, drift does not
+STRETCH_LIMIT = 0.02  # at most 2 % faster or slower, a third of a semitone: inaudible on speech
+STRETCH_PER_S = 2.0  # 1 % faster for every 5 ms that the depth's trend stands above target
+STRETCH_SLEW_PER_S = 0.01  # the ratio moves at most 1 % per second: it glides, never jumps
+STRETCH_I = 0.0
+STRETCH_DEADBAND = 0.0005  # smaller corrections are not worth it: play the samples as they are
 
 _NO_PORTAUDIO = (
     "The PortAudio library is not installed, so call audio cannot play. "
@@ -130,16 +143,62 @@ def mix(frames: Sequence[Int16Array], gain: float, out: Int16Array, acc: Float32
     out[:] = total
 
 
-class JitterBuffer:
-    """A bounded, preallocated ring of one track's samples that smooths network jitter.
+class _Interpolator:
+    """Linear interpolation of a block at a fractional rate, into preallocated arrays.
 
-    Playback starts once `target` samples are buffered; when the producer runs more than
-    `cap` ahead, the oldest audio is dropped back to `target` (a short glitch beats a
-    call that stays late forever); when the buffer has stayed above twice the target
-    for a second (a backlog left by a device stall, or a sender slightly fast), the
-    consumer skips back to `target`, so latency recovers without waiting for the cap;
-    when it runs dry the consumer counts an underrun and re-primes. Indices are absolute
-    sample counts; positions are taken modulo the ring size.
+    The audio callback may not allocate sample memory, so every intermediate array lives
+    here and is replaced only if the device asks for a larger block than ever before.
+    """
+
+    def __init__(self, frames: int) -> None:
+        self._steps = np.arange(frames, dtype=np.float64)
+        self.source: Float64Array = np.zeros(2 * frames + 2, dtype=np.float64)
+        self._pos: Float64Array = np.zeros(frames, dtype=np.float64)
+        self._whole: Float64Array = np.zeros(frames, dtype=np.float64)
+        self._index: npt.NDArray[np.intp] = np.zeros(frames, dtype=np.intp)
+        self._left: Float64Array = np.zeros(frames, dtype=np.float64)
+        self._right: Float64Array = np.zeros(frames, dtype=np.float64)
+
+    @property
+    def frames(self) -> int:
+        return len(self._steps)
+
+    def run(self, phase: float, ratio: float, out: Int16Array) -> None:
+        """Fill `out` with `source` read at positions phase, phase + ratio, phase + 2 ratio...
+
+        `source` must hold both neighbours of every position.
+        """
+        n = len(out)
+        pos, whole, index = self._pos[:n], self._whole[:n], self._index[:n]
+        left, right = self._left[:n], self._right[:n]
+        np.multiply(self._steps[:n], ratio, out=pos)
+        pos += phase
+        np.floor(pos, out=whole)
+        pos -= whole  # now each output sample's weight of its right-hand neighbour
+        np.copyto(index, whole, casting="unsafe")
+        np.take(self.source, index, out=left, mode="clip")  # "clip": "raise" buffers a copy
+        index += 1
+        np.take(self.source, index, out=right, mode="clip")
+        right -= left
+        right *= pos
+        left += right
+        np.rint(left, out=left)
+        np.copyto(out, left, casting="unsafe")  # between two int16 samples: always in range
+
+
+class JitterBuffer:
+    """A bounded, preallocated ring of one track's samples that smooths jitter and drift.
+
+    Playback starts once `target` samples are buffered. The producer's clock and the
+    device's never agree exactly, so the consumer steers the depth back to `target` by
+    playing slightly faster or slower (up to `STRETCH_LIMIT`, by linear interpolation,
+    as WebRTC's NetEq stretches), following the depth's trend over about a second; near
+    the target it plays the samples as they are. Skipping is kept for what stretching
+    cannot absorb: when the producer runs more than `cap` ahead, the oldest audio is
+    dropped back to `target`, and when the buffer has stayed above its high water mark
+    for a second (the backlog a stall leaves), the consumer skips back to `target`. When
+    it runs dry the consumer counts an underrun and re-primes. Indices are absolute sample
+    counts; positions are taken modulo the ring size.
     """
 
     def __init__(self, rate: int, target_ms: float, cap_ms: float) -> None:
@@ -149,22 +208,37 @@ class JitterBuffer:
         self._size = 2 * self.cap + rate
         self._ring: Int16Array = np.zeros(self._size, dtype=np.int16)
         self._scratch: Int16Array = np.zeros(_SCRATCH_FRAMES, dtype=np.int16)
+        self._interpolator = _Interpolator(_SCRATCH_FRAMES)
+        self._rate = rate
         self._w = 0  # producer: end of committed audio
         self._claimed = 0  # producer: end of the write in progress (set before copying)
         self._floor = 0  # producer: oldest sample still worth playing
         self._r = 0  # consumer: next sample to play
         self._playing = False  # consumer
-        self._high_water = 2 * self.target
+        # Above this, the excess is a stall's backlog, not drift: stretching would take
+        # seconds, so it is skipped instead (and stretching holds still meanwhile).
+        self._high_water = max(2 * self.target, self.target + round(rate * _SHED_MARGIN_S))
         self._high_for = 0  # consumer: samples played while above the high water mark
         self._recover_after = rate  # consumer: one second of that, then skip back
+        self._level = float(self.target)  # consumer: the depth's trend, in samples
+        self._drift = 0.0
+        self._ratio = 1.0  # consumer: input samples played per output sample
+        self._phase = 0.0  # consumer: how far past `_r` the next output sample lies (0..1)
+        self.ratio_low = self.ratio_high = 1.0  # consumer: the range the ratio has covered
         self.underruns = 0  # consumer
         self.dropped = 0  # consumer: samples skipped unplayed
+        self.skips = 0  # consumer: times it skipped
 
     @property
     def depth(self) -> int:
         """Samples buffered and not yet played (read `_w` first: the floor moves before it)."""
         w = self._w
         return max(0, w - max(self._r, self._floor))
+
+    @property
+    def ratio(self) -> float:
+        """Input samples played per output sample: above 1 when draining a surplus."""
+        return self._ratio
 
     def write(self, pcm: Int16Array) -> None:
         """Append samples (producer side only)."""
@@ -175,14 +249,17 @@ class JitterBuffer:
         new_w = w + n
         if n > self.cap:
             pcm = pcm[-self.cap :]
-        start = new_w - len(pcm)
+            n = self.cap
         if new_w - max(self._r, self._floor) > self.cap:
             self._floor = new_w - self.target
         self._claimed = new_w
-        pos = start % self._size
-        first = min(len(pcm), self._size - pos)
-        self._ring[pos : pos + first] = pcm[:first]
-        self._ring[: len(pcm) - first] = pcm[first:]
+        pos = (new_w - n) % self._size
+        first = self._size - pos
+        if n <= first:
+            self._ring[pos : pos + n] = pcm
+        else:
+            self._ring[pos:] = pcm[:first]
+            self._ring[: n - first] = pcm[first:]
         self._w = new_w
 
     def read(self, frames: int) -> Int16Array:
@@ -191,39 +268,116 @@ class JitterBuffer:
         r = self._r
         floor = self._floor
         if r < floor:
-            self.dropped += floor - r
+            self._skip(floor - r)
             r = floor
         available = w - r
         if self._playing and available > self._high_water:
             self._high_for += frames
             if self._high_for >= self._recover_after:
-                skip = available - self.target
-                self.dropped += skip
-                r += skip
+                self._skip(available - self.target)
+                r = w - self.target
                 available = self.target
                 self._high_for = 0
         else:
             self._high_for = 0
+            if self._playing:
+                self._steer(available, frames)
         if not self._playing:
             if available < min(max(self.target, frames), self.cap):
                 self._r = r
                 return self._scratch[:0]
             self._playing = True
-        if frames > len(self._scratch):
-            self._scratch = np.zeros(frames, dtype=np.int16)  # once, if the device asks for more
-        n = min(frames, available)
-        pos = r % self._size
-        first = min(n, self._size - pos)
-        self._scratch[:first] = self._ring[pos : pos + first]
-        self._scratch[first:n] = self._ring[: n - first]
-        if self._claimed - self._size > r:  # overwritten while copying: never play it
-            self.dropped += n
-            n = 0
-        self._r = r + n
+            self._level = float(available)
+        if frames > len(self._scratch):  # once, if the device asks for more than ever before
+            self._scratch = np.zeros(frames, dtype=np.int16)
+            self._interpolator = _Interpolator(frames)
+        if self._ratio == 1.0 and self._phase == 0.0:
+            n = self._copy(r, min(frames, available))
+            self._r = r + n
+        else:
+            n = self._stretch(r, frames, available)
         if n < frames:
             self.underruns += 1
             self._playing = False
         return self._scratch[:n]
+
+    def _copy(self, r: int, n: int) -> int:
+        """Copy n samples from `r` into the scratch block; how many are good to play."""
+        pos = r % self._size
+        first = min(n, self._size - pos)
+        self._scratch[:first] = self._ring[pos : pos + first]
+        if first < n:
+            self._scratch[first:n] = self._ring[: n - first]
+        if self._claimed - self._size > r:  # overwritten while copying: never play it
+            self._skip(n)
+            return 0
+        return n
+
+    def _stretch(self, r: int, frames: int, available: int) -> int:
+        """Play `frames` output samples from the input at `_ratio`; how many were played."""
+        phase, ratio = self._phase, self._ratio
+        end = phase + frames * ratio
+        need = int(end - ratio) + 2  # both neighbours of the last output sample
+        if need > available:  # running dry: play what is left as it is
+            self._phase = 0.0
+            n = self._copy(r, available)
+            self._r = r + n
+            return n
+        source = self._interpolator.source[:need]
+        pos = r % self._size
+        first = min(need, self._size - pos)
+        source[:first] = self._ring[pos : pos + first]
+        if first < need:
+            source[first:] = self._ring[: need - first]
+        if self._claimed - self._size > r:  # overwritten while copying: never play it
+            self._skip(need)
+            self._phase = 0.0
+            self._r = r + need
+            return 0
+        self._interpolator.run(phase, ratio, self._scratch[:frames])
+        advance = round(end)
+        if abs(end - advance) > _WHOLE:  # landing on a whole sample stays exact
+            advance = int(end)
+            self._phase = end - advance
+        else:
+            self._phase = 0.0
+        self._r = r + advance
+        return frames
+
+    def _steer(self, available: int, frames: int) -> None:
+        """Move the ratio a small step towards what the depth's trend asks for."""
+        span = frames / self._rate
+        self._level += (available - self._level) * min(1.0, span / TREND_S)
+        excess_s = (self._level - self.target) / self._rate
+        self._drift = min(
+            STRETCH_LIMIT, max(-STRETCH_LIMIT, self._drift + STRETCH_I * excess_s * span)
+        )
+        want = 1.0 + min(STRETCH_LIMIT, max(-STRETCH_LIMIT, STRETCH_PER_S * excess_s + self._drift))
+        if abs(want - 1.0) < STRETCH_DEADBAND:
+            # Close enough: aim for plain playback, first gliding onto a whole sample.
+            phase = self._phase
+            if phase == 0.0:
+                want = 1.0
+            elif phase <= 0.5:
+                want = 1.0 - phase / frames
+            else:
+                want = 1.0 + (1.0 - phase) / frames
+        step = STRETCH_SLEW_PER_S * span
+        ratio = self._ratio
+        if abs(want - ratio) <= step:
+            ratio = want
+        else:
+            ratio += step if want > ratio else -step
+        self._ratio = ratio
+        if ratio < self.ratio_low:
+            self.ratio_low = ratio
+        elif ratio > self.ratio_high:
+            self.ratio_high = ratio
+
+    def _skip(self, samples: int) -> None:
+        self.dropped += samples
+        self.skips += 1
+        self._phase = 0.0
 
 
 class AudioPlayer:

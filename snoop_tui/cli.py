@@ -8,7 +8,6 @@ supervisor's terminal.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import os
@@ -19,8 +18,7 @@ from typing import Any
 from snoop_tui import __version__
 from snoop_tui.errors import SnoopError, exit_codes
 from snoop_tui.logs import configure_logging
-from snoop_tui.platform import validate_conversation_id
-from snoop_tui.settings import Secret, Settings, load_settings
+from snoop_tui.settings import Secret, Settings, load_settings, validate_conversation_id
 from snoop_tui.terminal_guard import is_panel_process, run_guarded
 
 COMMANDS = ("watch", "demo", "devices")
@@ -207,6 +205,8 @@ def _demo(args: argparse.Namespace) -> int:
             if app.failure is not None:
                 return _report(app.failure)
             return app.return_code or 0
+
+    import asyncio
 
     return asyncio.run(run())
 

@@ -10,10 +10,13 @@ same session, minus the pipe.)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from snoop_tui.app import SnoopApp
 from snoop_tui.process_call import CALL_PROCESS, CallProcess
 from snoop_tui.settings import Settings
+
+if TYPE_CHECKING:
+    from snoop_tui.app import SnoopApp
 
 
 def make_app(
@@ -35,4 +38,7 @@ def make_app(
         log_file=log_file,
         program=call_program,
     )
+    call.launch()  # it imports LiveKit, gets the token and joins while Textual loads
+    from snoop_tui.app import SnoopApp
+
     return SnoopApp(conversation_id, call, handle_signals=handle_signals)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ import httpx
 
 from snoop_tui.errors import (
     BadPlatformResponse,
-    ConfigError,
     ConversationNotActive,
     ConversationNotFound,
     MissingScope,
@@ -31,7 +29,7 @@ from snoop_tui.errors import (
     PlatformUnreachable,
     Unauthorized,
 )
-from snoop_tui.settings import Secret, Settings
+from snoop_tui.settings import Secret, Settings, validate_conversation_id
 
 ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "transferred", "unanswered"})
@@ -39,8 +37,6 @@ MAX_BODY_BYTES = 256 * 1024
 """A listener-token or conversation body is a few hundred bytes; read no more than this."""
 MAX_RETRY_DELAY = 30.0
 """The longest wait between two attempts, whatever a Retry-After asks for."""
-
-_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -64,15 +60,6 @@ class Conversation:
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
-
-
-def validate_conversation_id(conversation_id: str) -> str:
-    if not _CONVERSATION_ID.match(conversation_id):
-        raise ConfigError(
-            "That does not look like a conversation id (letters, digits, '_', '-', '.', ':'; "
-            "up to 128 characters)."
-        )
-    return conversation_id
 
 
 class PlatformClient:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -81,7 +82,9 @@ class CallProcess:
         self._crash_window = crash_window
         self._crashes: list[float] = []
         self._on_event: EventSink | None = None
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._launched: tuple[int, int] | None = None
+        """The pipes of a call process started but not yet read by the loop."""
         self._commands: asyncio.WriteTransport | None = None
         self._reader: asyncio.Task[None] | None = None
         self._stopping = False
@@ -98,9 +101,18 @@ class CallProcess:
 
     # CallLink ----------------------------------------------------------------
 
+    def launch(self) -> None:
+        """Start the call process now, before any event loop runs.
+
+        The panel calls this before it loads Textual, so the call process imports
+        LiveKit, asks for the token and joins while the panel draws itself."""
+        if self._launched is None:
+            self._launched = self._spawn_process()
+
     async def start(self, on_event: EventSink) -> None:
         self._on_event = on_event
-        await self._spawn()
+        self.launch()
+        await self._attach()
 
     async def listen(self) -> None:
         self._want_audio = True
@@ -121,15 +133,21 @@ class CallProcess:
             return
         self._stopping = True
         self._send(Stop())
+        if self._commands is None and self._launched is not None:
+            os.write(self._launched[1], encode(Stop()))  # launched, never attached
         process = self._process
-        if process is not None and process.returncode is None:
+        if process is not None and process.poll() is None:
             try:
-                await asyncio.wait_for(process.wait(), STOP_SECONDS)
-            except TimeoutError:
+                await asyncio.to_thread(process.wait, STOP_SECONDS)
+            except subprocess.TimeoutExpired:
                 log.warning("call process %d did not leave in time; killing it", process.pid)
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()
-                await process.wait()
+                await asyncio.to_thread(process.wait)
+        if self._launched is not None:  # pipes never handed to the loop
+            for fd in self._launched:
+                os.close(fd)
+            self._launched = None
         if self._reader is not None:
             self._reader.cancel()
         if self._commands is not None:
@@ -137,7 +155,8 @@ class CallProcess:
 
     # the child ---------------------------------------------------------------
 
-    async def _spawn(self) -> None:
+    def _spawn_process(self) -> tuple[int, int]:
+        """Start a call process and send it the start command; return (events, commands) fds."""
         commands_read, commands_write = os.pipe()
         events_read, events_write = os.pipe()
         output = DEVNULL
@@ -152,8 +171,8 @@ class CallProcess:
             ]  # fmt: skip
             if self._log_file:
                 argv += ["--log-file", self._log_file]
-            self._process = await asyncio.create_subprocess_exec(
-                *argv,
+            self._process = subprocess.Popen(
+                argv,
                 pass_fds=(commands_read, events_write),
                 stdin=DEVNULL,
                 stdout=output,
@@ -165,6 +184,14 @@ class CallProcess:
             if output != DEVNULL:
                 os.close(output)
         self.spawned += 1
+        os.write(commands_write, encode(self._start))
+        return events_read, commands_write
+
+    async def _attach(self) -> None:
+        """Hand the launched process's pipes to the running loop and read its events."""
+        assert self._launched is not None and self._process is not None
+        events_read, commands_write = self._launched
+        self._launched = None
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=2 * MAX_LINE_BYTES)
         await loop.connect_read_pipe(
@@ -173,16 +200,13 @@ class CallProcess:
         self._commands, _ = await loop.connect_write_pipe(
             asyncio.Protocol, os.fdopen(commands_write, "wb", 0)
         )
-        self._send(self._start)
         self._reader = loop.create_task(self._read(self._process, reader))
 
     def _send(self, command: Command) -> None:
         if self._commands is not None and not self._commands.is_closing():
             self._commands.write(encode(command))
 
-    async def _read(
-        self, process: asyncio.subprocess.Process, reader: asyncio.StreamReader
-    ) -> None:
+    async def _read(self, process: subprocess.Popen[bytes], reader: asyncio.StreamReader) -> None:
         failed = False
         while True:
             try:
@@ -201,7 +225,7 @@ class CallProcess:
                 continue
             failed = failed or isinstance(event, CallFailed)
             self._deliver(event)
-        code = await process.wait()
+        code = await asyncio.to_thread(process.wait)  # the pipe closed: it has exited
         if not self._stopping and not failed:
             await self._crashed(code)
 
@@ -234,7 +258,8 @@ class CallProcess:
         self._emit(StateChanged(CallState.RECONNECTING))
         if self._commands is not None:
             self._commands.close()
-        await self._spawn()
+        self.launch()
+        await self._attach()
 
     def _emit(self, event: CallEvent) -> None:
         if not self._stopping and self._on_event is not None:

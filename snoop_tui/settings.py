@@ -9,6 +9,7 @@ must then be readable by its owner only, as ssh insists for its keys.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from collections.abc import Mapping
@@ -188,3 +189,15 @@ def load_settings(
         request_timeout=timeout,
         output_device=str(device) if device not in (None, "") else None,
     )
+
+
+_CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+
+
+def validate_conversation_id(conversation_id: str) -> str:
+    if not _CONVERSATION_ID.match(conversation_id):
+        raise ConfigError(
+            "That does not look like a conversation id (letters, digits, '_', '-', '.', ':'; "
+            "up to 128 characters)."
+        )
+    return conversation_id
