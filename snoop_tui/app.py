@@ -23,6 +23,7 @@ from snoop_tui.events import (
     AudioChanged,
     CallEvent,
     CallFailed,
+    Health,
     Notice,
     RoomAssigned,
     SpeakersChanged,
@@ -51,6 +52,7 @@ class SnoopApp(App[None], Generic[Link]):
         Binding("f", "focus_side", "Focus"),
         Binding("plus,equals_sign", "volume(1)", "Vol+", key_display="+"),
         Binding("minus", "volume(-1)", "Vol-", key_display="-"),
+        Binding("i", "toggle_health", "Health"),
         Binding("q", "stop", "Stop", show=False),
         Binding("escape", "stop", "Stop", show=False),
         Binding("ctrl+c", "stop", "Stop", show=False, priority=True),
@@ -113,6 +115,8 @@ class SnoopApp(App[None], Generic[Link]):
             self.panel.room_name = event.room_name
         elif isinstance(event, Notice):
             self.panel.message = event.text
+        elif isinstance(event, Health):
+            self.panel.health = event
         elif isinstance(event, CallFailed):
             self.fail(event.error)
 
@@ -135,6 +139,12 @@ class SnoopApp(App[None], Generic[Link]):
 
     async def action_volume(self, steps: int) -> None:
         await self.call.change_volume(steps)
+
+    async def action_toggle_health(self) -> None:
+        """Show or hide the health readout (measured only while it is shown)."""
+        shown = not self.panel.show_health
+        self.panel.show_health = shown
+        await self.call.watch_health(shown)
 
     @on(Button.Pressed, "#listen")
     async def _listen_pressed(self) -> None:

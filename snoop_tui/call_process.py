@@ -35,6 +35,7 @@ from snoop_tui.protocol import (
     ProtocolError,
     StartCall,
     Stop,
+    WatchHealth,
     decode_command,
     encode,
 )
@@ -159,6 +160,8 @@ async def _obey(call: InProcessCall, commands: asyncio.Queue[Command | None]) ->
             await call.cycle_focus()
         elif isinstance(command, ChangeVolume):
             await call.change_volume(command.steps)
+        elif isinstance(command, WatchHealth):
+            await call.watch_health(command.on)
         elif isinstance(command, Stop):
             break
         else:

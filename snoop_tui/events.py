@@ -60,6 +60,37 @@ class RoomAssigned:
 
 
 @dataclass(frozen=True)
+class TrackHealth:
+    """How one speaker's audio is arriving, from the SDK's receive statistics."""
+
+    role: Role
+    packets_received: int
+    packets_lost: int
+    jitter_ms: float
+
+    @property
+    def loss_percent(self) -> float:
+        total = self.packets_received + self.packets_lost
+        return 100.0 * self.packets_lost / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class Health:
+    """The health readout: tells "the call is bad" from "my link is bad"."""
+
+    joined_ms: float | None = None
+    """From asking for the token to being in the room."""
+    audio_delay_ms: float | None = None
+    """Jitter buffer plus the device's queue, now; None while not listening."""
+    underflows: int = 0
+    """Times the audio ran dry (the buffer, or the device)."""
+    skips_ms: float = 0.0
+    """Audio dropped unplayed to catch up after a stall."""
+    reconnects: int = 0
+    tracks: tuple[TrackHealth, ...] = ()
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the supervisor should read that does not end the call."""
 
@@ -74,7 +105,7 @@ class CallFailed:
 
 
 SessionEvent = StateChanged | TranscriptUpdated | SpeakersChanged | AudioChanged
-CallEvent = SessionEvent | RoomAssigned | Notice | CallFailed
+CallEvent = SessionEvent | RoomAssigned | Notice | Health | CallFailed
 
 
 def supersedes(newer: CallEvent, older: CallEvent) -> bool:
@@ -82,8 +113,8 @@ def supersedes(newer: CallEvent, older: CallEvent) -> bool:
 
     Lets a flood of "latest state" events (interim text, speaker activity) collapse
     before it reaches the screen."""
-    if isinstance(newer, SpeakersChanged):
-        return isinstance(older, SpeakersChanged)
+    if isinstance(newer, (SpeakersChanged, Health)):
+        return isinstance(older, type(newer))
     if isinstance(newer, TranscriptUpdated) and isinstance(older, TranscriptUpdated):
         return newer.segment.key == older.segment.key
     return False

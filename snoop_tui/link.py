@@ -44,5 +44,8 @@ class CallLink(Protocol):
     async def change_volume(self, steps: int) -> None:
         """Louder (positive) or softer (negative), in 10% steps."""
 
+    async def watch_health(self, on: bool) -> None:
+        """Report `Health` once a second while `on` (the readout is on screen)."""
+
     async def stop(self) -> None:
         """Leave the room; no event is delivered after this returns. Idempotent."""

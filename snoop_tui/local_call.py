@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 
 from snoop_tui.call_status import DEFAULT_INTERVAL, watch_until_terminal
@@ -21,6 +22,9 @@ from snoop_tui.session import ListenerSession
 from snoop_tui.settings import Settings
 
 log = logging.getLogger(__name__)
+
+HEALTH_INTERVAL = 1.0
+"""How often the health readout is refreshed while it is shown."""
 
 
 class InProcessCall:
@@ -45,10 +49,13 @@ class InProcessCall:
         self._status_task: asyncio.Task[None] | None = None
         self._stopped = False
         self._stopping: asyncio.Future[None] | None = None
+        self._health_task: asyncio.Task[None] | None = None
+        self._joined_ms: float | None = None
 
     async def start(self, on_event: EventSink) -> None:
         self._on_event = on_event
         platform = self._platform
+        asked = time.monotonic()
         try:
             grant = await platform.listener_token(self.conversation_id)
             self._emit(RoomAssigned(grant.room_name))
@@ -61,6 +68,7 @@ class InProcessCall:
                 allow_insecure_ws=self._allow_insecure_ws,
             )
             await self.session.connect()
+            self._joined_ms = (time.monotonic() - asked) * 1000.0
         except SnoopError as error:
             self._emit(CallFailed(error))
             return
@@ -104,6 +112,19 @@ class InProcessCall:
         if self.session is not None:
             self.session.change_volume(steps)
 
+    async def watch_health(self, on: bool) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            self._health_task = None
+        if on:
+            self._health_task = asyncio.create_task(self._report_health())
+
+    async def _report_health(self) -> None:
+        while True:
+            if self.session is not None:
+                self._emit(await self.session.health(self._joined_ms))
+            await asyncio.sleep(HEALTH_INTERVAL)
+
     async def stop(self) -> None:
         if self._stopping is None:
             self._stopped = True
@@ -111,6 +132,8 @@ class InProcessCall:
         await asyncio.shield(self._stopping)
 
     async def _leave(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
         if self._status_task is not None:
             self._status_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from subprocess import DEVNULL
 
 from snoop_tui.events import (
@@ -26,6 +27,7 @@ from snoop_tui.events import (
     CallEvent,
     CallFailed,
     CallState,
+    Health,
     Notice,
     StateChanged,
 )
@@ -40,6 +42,7 @@ from snoop_tui.protocol import (
     ProtocolError,
     StartCall,
     Stop,
+    WatchHealth,
     decode_event,
     encode,
 )
@@ -92,6 +95,7 @@ class CallProcess:
         """Whether any call process has reached LIVE (a later failure is a lost call)."""
         self._rejoining = False
         self._want_audio = False
+        self._want_health = False
         self.spawned = 0
         """How many call processes were started (tests and the soak bench read it)."""
 
@@ -127,6 +131,10 @@ class CallProcess:
 
     async def change_volume(self, steps: int) -> None:
         self._send(ChangeVolume(steps))
+
+    async def watch_health(self, on: bool) -> None:
+        self._want_health = on
+        self._send(WatchHealth(on))
 
     async def stop(self) -> None:
         if self._stopping:
@@ -235,10 +243,15 @@ class CallProcess:
                 event = StateChanged(CallState.RECONNECTING)
             elif event.state is CallState.LIVE:
                 self._rejoining, self._joined = False, True
-                if self._want_audio and self.spawned > 1:
-                    self._send(Listen())  # the audio was on before the crash
+                if self.spawned > 1:  # a replacement: pick up where the last one was
+                    if self._want_audio:
+                        self._send(Listen())
+                    if self._want_health:
+                        self._send(WatchHealth(True))
         elif isinstance(event, CallFailed) and self._joined:
             event = StateChanged(CallState.ENDED, event.error.message)  # keep the transcript
+        elif isinstance(event, Health):  # this process's reconnects, and the restarts
+            event = replace(event, reconnects=event.reconnects + self.spawned - 1)
         elif isinstance(event, AudioChanged) and event.message:
             self._want_audio = False  # the device failed: Listen again is the user's call
         self._emit(event)

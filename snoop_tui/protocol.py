@@ -25,10 +25,12 @@ from snoop_tui.events import (
     CallEvent,
     CallFailed,
     CallState,
+    Health,
     Notice,
     RoomAssigned,
     SpeakersChanged,
     StateChanged,
+    TrackHealth,
     TranscriptUpdated,
 )
 from snoop_tui.settings import Secret, Settings
@@ -77,11 +79,18 @@ class ChangeVolume:
 
 
 @dataclass(frozen=True)
+class WatchHealth:
+    """Send `Health` once a second while `on` (only while the readout is shown)."""
+
+    on: bool
+
+
+@dataclass(frozen=True)
 class Stop:
     pass
 
 
-Command = StartCall | Listen | Mute | CycleFocus | ChangeVolume | Stop
+Command = StartCall | Listen | Mute | CycleFocus | ChangeVolume | WatchHealth | Stop
 
 
 # encoding ------------------------------------------------------------------------
@@ -119,6 +128,24 @@ def _event_fields(event: CallEvent) -> dict[str, Any]:
         return {"type": "room", "room_name": event.room_name}
     if isinstance(event, Notice):
         return {"type": "notice", "text": event.text}
+    if isinstance(event, Health):
+        return {
+            "type": "health",
+            "joined_ms": event.joined_ms,
+            "audio_delay_ms": event.audio_delay_ms,
+            "underflows": event.underflows,
+            "skips_ms": event.skips_ms,
+            "reconnects": event.reconnects,
+            "tracks": [
+                {
+                    "role": t.role.value,
+                    "packets_received": t.packets_received,
+                    "packets_lost": t.packets_lost,
+                    "jitter_ms": t.jitter_ms,
+                }
+                for t in event.tracks
+            ],
+        }
     error = event.error
     return {
         "type": "failed",
@@ -142,12 +169,14 @@ def _command_fields(command: Command) -> dict[str, Any]:
         }
     if isinstance(command, ChangeVolume):
         return {"type": "volume", "steps": command.steps}
+    if isinstance(command, WatchHealth):
+        return {"type": "health", "on": command.on}
     return {"type": _COMMAND_NAMES[type(command)]}
 
 
 def encode(message: CallEvent | Command) -> bytes:
     """One line of the protocol, newline included."""
-    if isinstance(message, (StartCall, Listen, Mute, CycleFocus, ChangeVolume, Stop)):
+    if isinstance(message, (StartCall, Listen, Mute, CycleFocus, ChangeVolume, WatchHealth, Stop)):
         fields = _command_fields(message)
     else:
         fields = _event_fields(message)
@@ -175,6 +204,9 @@ class _Fields:
 
     def number(self, name: str) -> float:
         return float(self.get(name, (int, float)))
+
+    def optional_number(self, name: str) -> float | None:
+        return None if self._body.get(name) is None else self.number(name)
 
     def role(self, name: str) -> Role:
         try:
@@ -237,6 +269,14 @@ _EVENT_READERS: dict[str, Callable[[_Fields], CallEvent]] = {
     ),
     "room": lambda f: RoomAssigned(f.get("room_name", str)),
     "notice": lambda f: Notice(f.get("text", str)),
+    "health": lambda f: Health(
+        joined_ms=f.optional_number("joined_ms"),
+        audio_delay_ms=f.optional_number("audio_delay_ms"),
+        underflows=int(f.number("underflows")),
+        skips_ms=f.number("skips_ms"),
+        reconnects=int(f.number("reconnects")),
+        tracks=tuple(_track_health(_Fields(_object(t))) for t in f.get("tracks", list)),
+    ),
     "failed": lambda f: CallFailed(
         _error(f.get("error", str), f.get("message", str), int(f.number("exit_code")))
     ),
@@ -254,6 +294,21 @@ _SIMPLE_COMMANDS: dict[str, Command] = {
     "focus": CycleFocus(),
     "stop": Stop(),
 }
+
+
+def _track_health(fields: _Fields) -> TrackHealth:
+    return TrackHealth(
+        role=fields.role("role"),
+        packets_received=int(fields.number("packets_received")),
+        packets_lost=int(fields.number("packets_lost")),
+        jitter_ms=fields.number("jitter_ms"),
+    )
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ProtocolError("a list item is not an object")
+    return value
 
 
 def _state(value: str) -> CallState:
@@ -299,6 +354,8 @@ def decode_command(line: bytes) -> Command:
         return _SIMPLE_COMMANDS[kind]
     if kind == "volume":
         return ChangeVolume(int(body.number("steps")))
+    if kind == "health":
+        return WatchHealth(body.get("on", bool))
     if kind == "start":
         return StartCall(
             conversation_id=body.get("conversation_id", str),

@@ -21,17 +21,19 @@ from typing import Any
 
 from livekit import rtc
 
-from snoop_tui.audio import AudioPlayer
+from snoop_tui.audio import DEVICE_LATENCY_S, AudioPlayer
 from snoop_tui.call_audio import CallAudio
 from snoop_tui.errors import AudioUnavailable
 from snoop_tui.events import (
     AudioChanged,
     CallState,
+    Health,
     SessionEvent,
     SpeakersChanged,
     StateChanged,
     TranscriptUpdated,
 )
+from snoop_tui.health import health, track_health
 from snoop_tui.lifecycle import CallLifecycle, CallRoom, GrantSource, Timing
 from snoop_tui.liveness import StallWatch
 from snoop_tui.platform import ListenerGrant
@@ -161,6 +163,18 @@ class ListenerSession:
             lambda: self._room, on_stall=lifecycle.stalled, on_resume=lifecycle.resumed
         )
         self._spawn(watch.run(lambda: not lifecycle.over))
+
+    async def health(self, joined_ms: float | None) -> Health:
+        """The health readout now: our audio path, reconnects, and each track's reception."""
+        player = self._audio.player
+        return health(
+            joined_ms=joined_ms,
+            player=player.stats if self.listening else None,
+            device_latency_ms=DEVICE_LATENCY_S * 1000.0,
+            rate=player.sample_rate,
+            reconnects=self.state_history.count(CallState.RECONNECTING),
+            tracks=await track_health(self._room, self._roster.role),
+        )
 
     async def stop(self) -> None:
         """Leave the room and stop playback. Idempotent."""

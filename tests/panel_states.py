@@ -22,9 +22,11 @@ from snoop_tui.events import (
     AudioChanged,
     CallEvent,
     CallState,
+    Health,
     RoomAssigned,
     SpeakersChanged,
     StateChanged,
+    TrackHealth,
     TranscriptUpdated,
 )
 from snoop_tui.link import EventSink, next_focus
@@ -86,8 +88,15 @@ def live(*more: CallEvent) -> tuple[CallEvent, ...]:
 class ScriptedCall:
     """A `CallLink` that plays back events and remembers the commands it was sent."""
 
-    def __init__(self, events: Sequence[CallEvent], *, audio_problem: str | None = None) -> None:
+    def __init__(
+        self,
+        events: Sequence[CallEvent],
+        *,
+        audio_problem: str | None = None,
+        health: Health | None = None,
+    ) -> None:
         self.events = tuple(events)
+        self.health = health
         self.commands: list[str] = []
         self.audio_problem = audio_problem
         self.listening = False
@@ -133,6 +142,11 @@ class ScriptedCall:
         self.volume = round(min(2.0, max(0.0, self.volume + steps / 10)), 2)
         self._audio()
 
+    async def watch_health(self, on: bool) -> None:
+        self.commands.append(f"health {'on' if on else 'off'}")
+        if on and self.health is not None:
+            self.emit(self.health)
+
     async def stop(self) -> None:
         if "stop" not in self.commands:
             self.commands.append("stop")
@@ -146,6 +160,7 @@ class PanelState:
     size: tuple[int, int] = (80, 24)
     no_color: bool = False
     audio_problem: str | None = None
+    health: Health | None = None
     press: tuple[str, ...] = field(default=())
     screenshot: str | None = None
     """The file in screenshots/ (without .svg) that shows this state, if any."""
@@ -153,7 +168,8 @@ class PanelState:
     def build(self) -> SnoopApp[ScriptedCall]:
         with self.environment():
             return SnoopApp(
-                CONVERSATION, ScriptedCall(self.events, audio_problem=self.audio_problem)
+                CONVERSATION,
+                ScriptedCall(self.events, audio_problem=self.audio_problem, health=self.health),
             )
 
     def svg(self) -> str:
@@ -192,6 +208,21 @@ PANEL_STATES: dict[str, PanelState] = {
         live(AudioChanged(True, 1.2, Role.AGENT)), screenshot="panel-listening"
     ),
     "reconnecting": PanelState(live(StateChanged(CallState.RECONNECTING))),
+    "health-readout": PanelState(
+        live(AudioChanged(True, 1.0, None)),
+        health=Health(
+            joined_ms=182,
+            audio_delay_ms=46,
+            underflows=0,
+            skips_ms=0,
+            reconnects=1,
+            tracks=(
+                TrackHealth(Role.AGENT, 4980, 20, 3.2),
+                TrackHealth(Role.CALLER, 5000, 0, 1.1),
+            ),
+        ),
+        press=("i",),
+    ),
     "ended": PanelState(
         live(
             SpeakersChanged(frozenset()),

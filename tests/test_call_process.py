@@ -187,3 +187,25 @@ async def test_lines_the_panel_cannot_understand_are_logged_and_skipped(
         "over",
     ):
         assert expected in complaints, expected
+
+
+async def test_the_health_readout_shows_the_join_and_each_voice_s_reception(
+    settings: Settings, livekit_server: Any, new_conversation: tuple[str, str]
+) -> None:
+    async with watching(settings, livekit_server, new_conversation) as panel:
+        await panel.pilot.press("i")
+        await panel.until(
+            "both voices' reception",
+            lambda: panel.app.panel.health is not None and len(panel.app.panel.health.tracks) == 2,
+            timeout=10,
+        )
+        health = panel.app.panel.health
+        assert health is not None and health.joined_ms is not None and health.joined_ms > 0
+        assert {t.role.value for t in health.tracks} == {"agent", "caller"}
+        assert all(t.packets_received > 0 for t in health.tracks)
+        assert health.audio_delay_ms is None  # muted: no delay to speak of
+        shown = str(panel.app.screen.query_one("#health").render())
+        assert "joined in" in shown and "Agent loss" in shown and "Caller loss" in shown
+        await panel.pilot.press("i")
+        await panel.pilot.pause()
+        assert not panel.app.screen.query_one("#health").display

@@ -12,10 +12,12 @@ from snoop_tui.events import (
     CallEvent,
     CallFailed,
     CallState,
+    Health,
     Notice,
     RoomAssigned,
     SpeakersChanged,
     StateChanged,
+    TrackHealth,
     TranscriptUpdated,
 )
 from snoop_tui.protocol import (
@@ -28,6 +30,7 @@ from snoop_tui.protocol import (
     ProtocolError,
     StartCall,
     Stop,
+    WatchHealth,
     decode_command,
     decode_event,
     encode,
@@ -55,8 +58,18 @@ EVENTS: list[CallEvent] = [
     AudioChanged(False, 1.0, None, "No audio output."),
     RoomAssigned("call-1"),
     Notice("The call connection crashed; rejoining…"),
+    Health(),
+    Health(182.5, 46.0, 2, 30.0, 1, (TrackHealth(Role.AGENT, 4980, 20, 3.25),)),
 ]
-COMMANDS: list[Command] = [Listen(), Mute(), CycleFocus(), ChangeVolume(-1), Stop()]
+COMMANDS: list[Command] = [
+    Listen(),
+    Mute(),
+    CycleFocus(),
+    ChangeVolume(-1),
+    WatchHealth(True),
+    WatchHealth(False),
+    Stop(),
+]
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
@@ -113,6 +126,11 @@ def test_the_start_command_carries_the_settings_and_the_credential() -> None:
         (b'{"v": 1, "type": "audio", "listening": 1, "volume": 1.0}\n', "field 'listening'"),
         (b'{"v": 1, "type": "speakers", "active": ["boss"]}\n', "unknown role"),
         (b'{"v": 1, "type": "segment", "id": "x"}\n', "field 'role'"),
+        (
+            b'{"v": 1, "type": "health", "underflows": 0, "skips_ms": 0, "reconnects": 0, '
+            b'"tracks": [7]}\n',
+            "not an object",
+        ),
         (b" " * 70_000 + b"\n", "too long"),
     ],
 )

@@ -14,7 +14,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from snoop_tui.events import AudioChanged, CallState, StateChanged
+from snoop_tui.events import AudioChanged, CallState, Health, StateChanged
 from snoop_tui.transcript import Role, TranscriptSegment
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.controls import CallControls
@@ -22,6 +22,7 @@ from snoop_tui.widgets.status_lines import (
     NOTICE,
     ActivityLine,
     CallDetails,
+    HealthLine,
     PanelMessage,
     SafetyNotice,
 )
@@ -47,6 +48,8 @@ class PanelScreen(Screen[None]):
     audio_focus: reactive[Role | None] = reactive(None)
     speaking: reactive[frozenset[Role]] = reactive(frozenset())
     message: reactive[str] = reactive("")
+    health: reactive[Health | None] = reactive(None)
+    show_health: reactive[bool] = reactive(False)
 
     def __init__(self, conversation_id: str) -> None:
         super().__init__()
@@ -64,12 +67,19 @@ class PanelScreen(Screen[None]):
             audio_focus=PanelScreen.audio_focus,
             speaking=PanelScreen.speaking,
         )
+        yield HealthLine(id="health").data_bind(health=PanelScreen.health)
         yield PanelMessage(id="message").data_bind(text=PanelScreen.message)
         yield self.transcript
         yield CallControls(id="controls").data_bind(
             state=PanelScreen.call_state, listening=PanelScreen.listening
         )
         yield Footer()
+
+    def on_mount(self) -> None:
+        self.watch_show_health(self.show_health)
+
+    def watch_show_health(self, shown: bool) -> None:
+        self.query("#health").set(display=shown)
 
     # what the app calls ------------------------------------------------------
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from snoop_tui.events import CallState
+from snoop_tui.events import CallState, Health
 from snoop_tui.transcript import Role
 
 NOTICE = "Listening in. The agent and caller can't see you or hear you."
@@ -81,3 +81,36 @@ class PanelMessage(Widget):
 
     def render(self) -> Text:
         return Text(self.text)  # may hold outside text: never parsed as markup
+
+
+class HealthLine(Widget):
+    """The health readout (`i`): our join time and audio path, and how each voice arrives."""
+
+    health: reactive[Health | None] = reactive(None, layout=True)
+
+    def render(self) -> Text:
+        line = Text()
+        line.append("Health ", style="bold")
+        health = self.health
+        if health is None:
+            line.append("measuring…", style="dim")
+            return line
+        parts: list[tuple[str, str]] = []
+        if health.joined_ms is not None:
+            parts.append(("joined in", f"{health.joined_ms:.0f} ms"))
+        delay = "muted" if health.audio_delay_ms is None else f"{health.audio_delay_ms:.0f} ms"
+        parts.append(("audio delay", delay))
+        parts.append(("underflows", str(health.underflows)))
+        parts.append(("skipped", f"{health.skips_ms:.0f} ms"))
+        parts.append(("reconnects", str(health.reconnects)))
+        for track in health.tracks:
+            parts.append(
+                (
+                    track.role.label,
+                    f"loss {track.loss_percent:.1f}% jitter {track.jitter_ms:.0f} ms",
+                )
+            )
+        for n, (name, value) in enumerate(parts):
+            line.append(("· " if n else "") + f"{name} ", style="dim")
+            line.append(value + " ")
+        return line
