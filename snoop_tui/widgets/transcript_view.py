@@ -112,9 +112,11 @@ class TranscriptView(ScrollView, can_focus=True):
             self._restart_from(index)
         else:
             self._strips.discard(segment.key)
-            if self._heights[index] != height:
-                self._heights[index] = height
-                self._restart_from(index)
+            if self._heights[index] == height:  # the usual interim update: repaint its lines
+                self.refresh_lines(self._starts[index] - self.scroll_offset.y, height)
+                return
+            self._heights[index] = height
+            self._restart_from(index)
         self._resize_virtual()
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
