@@ -1,20 +1,41 @@
-"""The snoop panel: badge and notice, call details, transcript, and the three controls.
+"""The snoop panel: one call's badge and notice, details, transcript and controls.
 
-The screen holds the call's state as reactive attributes and binds them to the
-widgets that show them; the app sets them from the call's events. Nothing here
-queries for a widget, so an event that arrives before the panel has finished
-mounting is simply shown once it has.
+The screen owns its call (a `CallLink`): it starts it when shown, turns keys and
+buttons into the call's commands, and sets its reactive state from the call's
+events, which the widgets are bound to. Nothing here queries for a widget, so an
+event that arrives before the panel has finished mounting is shown once it has.
+When the supervisor leaves (or the call cannot start) the screen is dismissed
+with the failure, if any: the app then closes, or goes back to the board.
 """
 
 from __future__ import annotations
 
+import logging
+
+from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widgets import Button, Footer
+from textual.worker import Worker, WorkerState
 
-from snoop_tui.events import AudioChanged, CallState, Health, StateChanged
+from snoop_tui.errors import SnoopError
+from snoop_tui.events import (
+    AudioChanged,
+    CallEvent,
+    CallFailed,
+    CallState,
+    Health,
+    Notice,
+    RoomAssigned,
+    SpeakersChanged,
+    StateChanged,
+    TranscriptUpdated,
+)
+from snoop_tui.link import CallLink
+from snoop_tui.messages import CallEventMessage
 from snoop_tui.transcript import Role, TranscriptSegment
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.controls import CallControls
@@ -30,6 +51,8 @@ from snoop_tui.widgets.transcript_view import TranscriptView
 
 __all__ = ["NOTICE", "PanelScreen", "audio_notice"]
 
+log = logging.getLogger(__name__)
+
 AUDIO_HELP = 'See README: "Hearing the audio over SSH".'
 
 
@@ -38,8 +61,20 @@ def audio_notice(problem: str) -> str:
     return f"{problem} The transcript keeps streaming. {AUDIO_HELP}"
 
 
-class PanelScreen(Screen[None]):
-    """Layout and state; the app decides what happens on each key or button."""
+class PanelScreen(Screen[SnoopError | None]):
+    """One call: its state, its keys, its events. Dismissed with the failure, if any."""
+
+    BINDINGS = [
+        Binding("l", "listen", "Listen"),
+        Binding("m", "mute", "Mute"),
+        Binding("x", "leave", "Stop"),
+        Binding("f", "focus_side", "Focus"),
+        Binding("plus,equals_sign", "volume(1)", "Vol+", key_display="+"),
+        Binding("minus", "volume(-1)", "Vol-", key_display="-"),
+        Binding("i", "toggle_health", "Health"),
+        Binding("q", "leave", "Stop", show=False),
+        Binding("escape", "leave", "Stop", show=False),
+    ]
 
     call_state: reactive[CallState] = reactive(CallState.CONNECTING)
     room_name: reactive[str] = reactive("")
@@ -51,10 +86,12 @@ class PanelScreen(Screen[None]):
     health: reactive[Health | None] = reactive(None)
     show_health: reactive[bool] = reactive(False)
 
-    def __init__(self, conversation_id: str) -> None:
+    def __init__(self, conversation_id: str, call: CallLink) -> None:
         super().__init__()
         self.conversation_id = conversation_id
+        self.call = call
         self.transcript = TranscriptView(id="transcript")
+        self._leaving = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="status"):
@@ -77,11 +114,93 @@ class PanelScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch_show_health(self.show_health)
+        self.start_call()
+
+    @work(exclusive=True, group="call", exit_on_error=False)
+    async def start_call(self) -> None:
+        """Ask for a listener token and join; everything after arrives as events."""
+        await self.call.start(self._post_event)
+
+    def _post_event(self, event: CallEvent) -> None:
+        self.post_message(CallEventMessage(event))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR:
+            log.error("unexpected failure", exc_info=event.worker.error)
+            self.close(SnoopError("Something unexpected went wrong; see --log-file for details."))
+
+    async def on_unmount(self) -> None:
+        await self.call.stop()
+
+    def close(self, failure: SnoopError | None = None) -> None:
+        """Leave the call's screen (once), saying why if it failed."""
+        if not self._leaving:
+            self._leaving = True
+            self.dismiss(failure)
+
+    # the call's events -------------------------------------------------------
+
+    def on_call_event_message(self, message: CallEventMessage) -> None:
+        event = message.event
+        if isinstance(event, StateChanged):
+            self.show_state(event)
+        elif isinstance(event, TranscriptUpdated):
+            self.show_segment(event.segment)
+        elif isinstance(event, SpeakersChanged):
+            self.speaking = event.active
+        elif isinstance(event, AudioChanged):
+            self.show_audio(event)
+        elif isinstance(event, RoomAssigned):
+            self.room_name = event.room_name
+        elif isinstance(event, Notice):
+            self.message = event.text
+        elif isinstance(event, Health):
+            self.health = event
+        elif isinstance(event, CallFailed):
+            self.close(event.error)
+
+    # actions -----------------------------------------------------------------
+
+    async def action_listen(self) -> None:
+        await self.call.listen()
+
+    async def action_mute(self) -> None:
+        await self.call.mute()
+
+    async def action_leave(self) -> None:
+        """Stop: leave the room and close the panel."""
+        await self.call.stop()
+        self.close()
+
+    async def action_focus_side(self) -> None:
+        """Cycle what you hear: both sides, the agent only, the caller only."""
+        await self.call.cycle_focus()
+
+    async def action_volume(self, steps: int) -> None:
+        await self.call.change_volume(steps)
+
+    async def action_toggle_health(self) -> None:
+        """Show or hide the health readout (measured only while it is shown)."""
+        self.show_health = not self.show_health
+        await self.call.watch_health(self.show_health)
+
+    @on(Button.Pressed, "#listen")
+    async def _listen_pressed(self) -> None:
+        await self.action_listen()
+
+    @on(Button.Pressed, "#mute")
+    async def _mute_pressed(self) -> None:
+        await self.action_mute()
+
+    @on(Button.Pressed, "#stop")
+    async def _stop_pressed(self) -> None:
+        await self.action_leave()
 
     def watch_show_health(self, shown: bool) -> None:
         self.query("#health").set(display=shown)
 
-    # what the app calls ------------------------------------------------------
+    # showing state -------------------------------------------------------------
 
     def show_state(self, event: StateChanged) -> None:
         self.call_state = event.state
