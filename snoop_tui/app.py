@@ -1,16 +1,19 @@
-"""The Textual app: a panel on one call, closing when the supervisor leaves it.
+"""The Textual app: the board of live calls, or a panel on one call.
 
-Thin by design: the panel screen owns its call (keys become its commands, its
-events set the panel's state); the app only decides what happens when a panel
-closes, and ends as Stop does on SIGTERM and SIGHUP. It never touches the SDK,
-the audio device or the network.
+Thin by design. Each panel screen owns its call (keys become its commands, its
+events set the panel's state); the board screen owns its listing. The app only
+routes: opening a call from the board pushes a panel, and a panel that closes
+goes back to the board (saying why, if the call could not be opened) or, when
+the app was started on one call, ends the app. It never touches the SDK, the
+audio device or the network.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Generic, TypeVar, cast
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar, cast
 
 from textual.app import App
 from textual.binding import Binding
@@ -18,48 +21,86 @@ from textual.screen import Screen
 
 from snoop_tui.errors import SnoopError
 from snoop_tui.link import CallLink
+from snoop_tui.screens.board import BoardScreen
 from snoop_tui.screens.panel import PanelScreen
 
 Link = TypeVar("Link", bound=CallLink)
 
 
 class SnoopApp(App[None], Generic[Link]):
-    """One conversation, one panel; generic in the link so tests see the call they built."""
+    """A panel on one call, or the board; generic in the link so tests see their calls."""
 
     TITLE = "snoop-tui"
     CSS_PATH = "snoop.tcss"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+c", "leave", "Stop", show=False, priority=True)]
+    BINDINGS = [Binding("ctrl+c", "leave", "Quit", show=False, priority=True)]
 
-    def __init__(self, conversation_id: str, call: Link, *, handle_signals: bool = False) -> None:
+    def __init__(
+        self,
+        conversation_id: str | None = None,
+        call: Link | None = None,
+        *,
+        board: BoardScreen | None = None,
+        open_call: Callable[[str], Link] | None = None,
+        handle_signals: bool = False,
+    ) -> None:
         super().__init__()
         self.handle_signals = handle_signals
         """End as Stop does on SIGTERM and SIGHUP (a closed terminal): only when run for real."""
-        self.conversation_id = conversation_id
         self.failure: SnoopError | None = None
-        self.panel = PanelScreen(conversation_id, call)
+        self.board = board
+        self._open_call = open_call
+        self._panel: PanelScreen | None = None
+        if conversation_id is not None and call is not None:
+            self._panel = PanelScreen(conversation_id, call)
+        elif board is None or open_call is None:
+            raise ValueError("a conversation and its call, or a board and a way to open calls")
+
+    @property
+    def panel(self) -> PanelScreen:
+        """The panel opened last (the only one, when started on one call)."""
+        if self._panel is None:
+            raise LookupError("no call has been opened")
+        return self._panel
 
     @property
     def call(self) -> Link:
         return cast(Link, self.panel.call)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.board if self.board is not None else super().get_default_screen()
 
     def on_mount(self) -> None:
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGHUP):
                 loop.add_signal_handler(sig, self._signalled)
-        self.push_screen(self.panel, self._panel_closed)
+        if self.board is None:
+            self.push_screen(self.panel, self._panel_closed)
 
     def _signalled(self) -> None:
         self.run_worker(self.action_leave(), group="leave", exclusive=True)
 
     async def action_leave(self) -> None:
-        """Stop (Ctrl+C, a signal): leave the call on screen, or close the app."""
-        screen: Screen[object] = self.screen
-        if isinstance(screen, PanelScreen):
-            await screen.action_leave()
-        else:
-            self.exit(return_code=0)
+        """Ctrl+C or a signal: leave any call on screen, then close the app."""
+        if isinstance(self.screen, PanelScreen):
+            await self.screen.call.stop()
+        self.exit(return_code=0)
+
+    def on_board_screen_open(self, message: BoardScreen.Open) -> None:
+        assert self._open_call is not None
+        conversation_id = message.conversation_id
+        self._panel = PanelScreen(conversation_id, self._open_call(conversation_id))
+        self.push_screen(self._panel, self._back_on_board)
+
+    def on_board_screen_unavailable(self, message: BoardScreen.Unavailable) -> None:
+        self.fail(message.error)
+
+    def _back_on_board(self, failure: SnoopError | None) -> None:
+        assert self.board is not None
+        if failure is not None:
+            self.board.show_problem(f"{failure.title}: {failure.message}")
+        self.board.refresh_calls()
 
     def _panel_closed(self, failure: SnoopError | None) -> None:
         if failure is None:

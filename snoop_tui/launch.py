@@ -1,4 +1,4 @@
-"""Builds the panel app on a call: the one factory the CLI, the demo and the tests use.
+"""Builds the app: on one call, or on the board. The factories the CLI, demo and tests use.
 
 The app knows only the `CallLink` protocol; this module picks the implementation:
 the call runs in its own process, so a crash in LiveKit or PortAudio never takes
@@ -42,3 +42,29 @@ def make_app(
     from snoop_tui.app import SnoopApp
 
     return SnoopApp(conversation_id, call, handle_signals=handle_signals)
+
+
+def make_board_app(
+    settings: Settings,
+    *,
+    log_file: str | None = None,
+    handle_signals: bool = False,
+) -> SnoopApp[CallProcess]:
+    """The board of live calls; Enter opens a panel, its call in a process of its own."""
+    from snoop_tui.app import SnoopApp
+    from snoop_tui.platform import PlatformClient
+    from snoop_tui.screens.board import BoardScreen
+
+    platform = PlatformClient(settings)
+
+    def open_call(conversation_id: str) -> CallProcess:
+        call = CallProcess(settings, conversation_id, log_file=log_file)
+        call.launch()
+        return call
+
+    board = BoardScreen(
+        platform.list_live_conversations,
+        refresh_seconds=settings.board_refresh,
+        close=platform.aclose,
+    )
+    return SnoopApp(board=board, open_call=open_call, handle_signals=handle_signals)

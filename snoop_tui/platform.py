@@ -1,4 +1,4 @@
-"""Client for the AnyReach platform API: listener tokens and conversations.
+"""Client for the AnyReach platform API: listener tokens, conversations and live calls.
 
 Every httpx error is converted here into a `PlatformError` with a message a
 supervisor can act on (as httpx itself maps httpcore's errors at its boundary),
@@ -8,8 +8,10 @@ so callers never see a dependency's exception or a traceback.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,6 +20,7 @@ from urllib.parse import quote
 
 import httpx
 
+from snoop_tui.board_model import ConversationSummary, merge_listing, parse_summary
 from snoop_tui.errors import (
     BadPlatformResponse,
     ConversationNotActive,
@@ -31,12 +34,25 @@ from snoop_tui.errors import (
 )
 from snoop_tui.settings import Secret, Settings, validate_conversation_id
 
+log = logging.getLogger(__name__)
+
 ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
 TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled", "transferred", "unanswered"})
 MAX_BODY_BYTES = 256 * 1024
 """A listener-token or conversation body is a few hundred bytes; read no more than this."""
 MAX_RETRY_DELAY = 30.0
 """The longest wait between two attempts, whatever a Retry-After asks for."""
+LIVE_STATUSES = ("in_progress", "ringing", "triggered")
+"""What the live call board lists. `token_created` is hidden, as the platform's own inbox
+hides it: a web session that has a token but has not started."""
+LIST_PAGE_SIZE = 100
+"""Items per listing page: the platform's documented maximum, so few requests."""
+MAX_LIST_PAGES = 20
+"""Pages walked per status at most (a platform that never stops paging cannot hold us)."""
+LIST_DEADLINE = 30.0
+"""Seconds for a whole listing, all statuses and pages (each request has its own bound)."""
+MAX_LIST_BODY_BYTES = 4 * 1024 * 1024
+"""A listing page of 100 conversations is tens of kilobytes; read no more than this."""
 
 
 @dataclass(frozen=True)
@@ -112,22 +128,102 @@ class PlatformClient:
         body = await self._request("GET", path, conversation_id)
         return _parse_conversation(body)
 
+    async def list_live_conversations(
+        self,
+        statuses: Sequence[str] = LIVE_STATUSES,
+        *,
+        page_size: int = LIST_PAGE_SIZE,
+        max_pages: int = MAX_LIST_PAGES,
+        deadline: float | None = None,
+    ) -> list[ConversationSummary]:
+        """The organization's live calls, newest first, each once.
+
+        One cursor walk per status, side by side, at most `max_pages` pages each, all
+        within `deadline` seconds (default: LIST_DEADLINE, or the request timeout if
+        longer). Items without a usable id and status are skipped and logged."""
+        if page_size < 1 or max_pages < 1:
+            raise ValueError("page_size and max_pages must be at least 1")
+        budget = (
+            deadline if deadline is not None else max(LIST_DEADLINE, self._settings.request_timeout)
+        )
+        try:
+            async with asyncio.timeout(budget), asyncio.TaskGroup() as group:
+                walks = [
+                    group.create_task(self._walk(status, page_size, max_pages))
+                    for status in statuses
+                ]
+        except TimeoutError:
+            raise PlatformTimeout(
+                f"The platform at {self._settings.api_url} did not list the live calls "
+                f"within {budget:g} s."
+            ) from None
+        except ExceptionGroup as failures:
+            raise _first_platform_error(failures) from None
+        return merge_listing(summary for walk in walks for summary in walk.result())
+
+    async def _walk(self, status: str, page_size: int, max_pages: int) -> list[ConversationSummary]:
+        """One status's pages, walking back in time by the documented cursor."""
+        found: list[ConversationSummary] = []
+        cursor: str | None = None
+        for _ in range(max_pages):
+            params = {"status": status, "limit": str(page_size)}
+            if cursor is not None:
+                params["cursor"] = cursor
+            reply = await self._exchange(
+                "GET",
+                self._settings.conversations_path,
+                _listing_error,
+                params=params,
+                max_body=MAX_LIST_BODY_BYTES,
+            )
+            items = _decode_json_array(reply.body, reply.content_type)
+            for item in items:
+                summary = parse_summary(item)
+                if summary is None:
+                    log.warning("listing %s: skipped an item without a usable id/status", status)
+                elif summary.status == status:  # a platform that ignores the filter
+                    found.append(summary)
+            if len(items) < page_size:
+                return found
+            next_cursor = _cursor_after(items[-1])
+            if next_cursor is None or next_cursor == cursor:
+                log.warning("listing %s: the last item gives no new cursor; stopping", status)
+                return found
+            cursor = next_cursor
+        log.warning("listing %s: stopped after %d pages", status, max_pages)
+        return found
+
     async def _request(
         self, method: str, path: str, conversation_id: str, json: Any = None
     ) -> Mapping[str, Any]:
+        reply = await self._exchange(
+            method, path, lambda status: _status_error(status, conversation_id), json=json
+        )
+        return _decode_json_object(reply.body, reply.content_type)
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        error_for: Callable[[int], PlatformError],
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> _Reply:
         """Send with bounded retries: unreachable, 5xx and 429 are retried `retries` times."""
         attempt = 0
         while True:
             try:
-                reply = await self._send(method, path, json)
+                reply = await self._send(method, path, json, params, max_body)
             except PlatformError as exc:
                 if attempt >= self._retries or not isinstance(exc, PlatformUnreachable):
                     raise
                 delay = self._backoff * 2**attempt
             else:
                 if reply.status < 400:
-                    return _decode_json_object(reply.body, reply.content_type)
-                error = _status_error(reply.status, conversation_id)
+                    return reply
+                error = error_for(reply.status)
                 if attempt >= self._retries or not (reply.status == 429 or reply.status >= 500):
                     raise error
                 delay = reply.retry_after
@@ -136,11 +232,18 @@ class PlatformClient:
             attempt += 1
             await asyncio.sleep(min(delay, MAX_RETRY_DELAY))
 
-    async def _send(self, method: str, path: str, json: Any) -> _Reply:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None = None,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> _Reply:
         """One request, bounded in time as a whole (a trickling body cannot hang us)."""
         try:
             async with asyncio.timeout(self._settings.request_timeout):
-                return await self._send_unbounded(method, path, json)
+                return await self._send_unbounded(method, path, json, params, max_body)
         except (TimeoutError, httpx.TimeoutException):
             raise PlatformTimeout(
                 f"The platform at {self._settings.api_url} did not answer within "
@@ -152,14 +255,21 @@ class PlatformClient:
                 "Check the network and ANYREACH_API_URL."
             ) from None
 
-    async def _send_unbounded(self, method: str, path: str, json: Any) -> _Reply:
-        async with self._client.stream(method, path, json=json) as response:
-            if _declared_length(response.headers) > MAX_BODY_BYTES:
+    async def _send_unbounded(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, str] | None,
+        max_body: int,
+    ) -> _Reply:
+        async with self._client.stream(method, path, json=json, params=params) as response:
+            if _declared_length(response.headers) > max_body:
                 raise _too_large()
             raw = bytearray()
             async for chunk in response.aiter_bytes():
                 raw += chunk
-                if len(raw) > MAX_BODY_BYTES:
+                if len(raw) > max_body:
                     raise _too_large()
             return _Reply(
                 status=response.status_code,
@@ -243,6 +353,13 @@ def _status_error(status: int, conversation_id: str) -> PlatformError:
 
 
 def _decode_json_object(raw: bytes, content_type: str = "") -> Mapping[str, Any]:
+    body = _decode_json(raw, content_type)
+    if not isinstance(body, dict):
+        raise BadPlatformResponse("The platform's answer was not a JSON object.")
+    return body
+
+
+def _decode_json(raw: bytes, content_type: str) -> Any:
     if "html" in content_type.lower():
         raise BadPlatformResponse(
             "The platform's answer was not JSON but a web page (a login page or proxy?). "
@@ -254,8 +371,6 @@ def _decode_json_object(raw: bytes, content_type: str = "") -> Mapping[str, Any]
         raise BadPlatformResponse(
             "The platform's answer was not JSON. Check ANYREACH_API_URL points at the API."
         ) from None
-    if not isinstance(body, dict):
-        raise BadPlatformResponse("The platform's answer was not a JSON object.")
     return body
 
 
@@ -300,3 +415,51 @@ def _parse_conversation(body: Mapping[str, Any]) -> Conversation:
         user_id=user_id if isinstance(user_id, str) else None,
         channel=channel if isinstance(channel, str) else None,
     )
+
+
+# -- the live call listing -------------------------------------------------------------
+
+
+def _listing_error(status: int) -> PlatformError:
+    """A listing names no conversation: its 403 and 404 mean something of their own."""
+    if status == 403:
+        return MissingScope(
+            "Your credential may not list conversations (403). It needs the scope "
+            "conversations:read, conversations:read_sensitive or conversations:manage."
+        )
+    if status == 404:
+        return BadPlatformResponse(
+            "The platform has no conversation listing at this address (404). "
+            "Check ANYREACH_API_URL points at the API."
+        )
+    if status in (401, 429) or status >= 500:
+        return _status_error(status, "")
+    return BadPlatformResponse(f"The platform refused to list the conversations ({status}).")
+
+
+def _first_platform_error(failures: ExceptionGroup[Exception]) -> Exception:
+    """The error to report when walks fail side by side: a PlatformError if there is one."""
+    leaves: list[Exception] = []
+    pending: list[Exception] = [failures]
+    while pending:
+        error = pending.pop(0)
+        if isinstance(error, ExceptionGroup):
+            pending.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    return next((e for e in leaves if isinstance(e, PlatformError)), leaves[0])
+
+
+def _decode_json_array(raw: bytes, content_type: str) -> list[Any]:
+    body = _decode_json(raw, content_type)
+    if not isinstance(body, list):
+        raise BadPlatformResponse("The platform's conversation list was not a JSON array.")
+    return body
+
+
+def _cursor_after(item: object) -> str | None:
+    """The documented cursor: the last item's `created_at`, Base64-encoded as it came."""
+    created_at = item.get("created_at") if isinstance(item, dict) else None
+    if not isinstance(created_at, str) or not created_at:
+        return None
+    return base64.b64encode(created_at.encode("utf-8")).decode("ascii")

@@ -70,8 +70,12 @@ class Settings:
     """Audio output device, by name or index; the system default when unset."""
     listener_token_path: str = "/core/conversations/{conversation_id}/listener-token"
     """Path of the listener-token endpoint, for compatible self-hosted platforms."""
+    board_refresh: float = 3.0
+    """Seconds between two refreshes of the board of live calls (`board_refresh`)."""
     conversation_path: str = "/core/conversations/{conversation_id}"
     """Path of the conversation endpoint."""
+    conversations_path: str = "/core/conversations"
+    """Path of the conversation listing (the live call board and `snoop-tui list`)."""
 
     def require_credential(self) -> Secret:
         if not self.credential:
@@ -166,6 +170,7 @@ def load_settings(
         "org": file_data.get("org"),
         "request_timeout": file_data.get("timeout", settings.request_timeout),
         "output_device": file_data.get("output_device"),
+        "board_refresh": file_data.get("board_refresh", settings.board_refresh),
     }
     for key, env_key in (("api_url", "API_URL"), ("org", "ORG"), ("request_timeout", "TIMEOUT")):
         if env.get(ENV_PREFIX + env_key):
@@ -180,6 +185,12 @@ def load_settings(
         raise ConfigError("The timeout must be a number of seconds.") from None
     if not 0 < timeout <= 300:
         raise ConfigError("The timeout must be between 0 and 300 seconds.")
+    try:
+        refresh = float(values["board_refresh"])
+    except (TypeError, ValueError):
+        raise ConfigError("The board's refresh must be a number of seconds.") from None
+    if not 1 <= refresh <= 300:
+        raise ConfigError("The board's refresh must be between 1 and 300 seconds.")
     device = values["output_device"]
     return replace(
         settings,
@@ -188,6 +199,7 @@ def load_settings(
         org=str(values["org"]) if values["org"] else None,
         request_timeout=timeout,
         output_device=str(device) if device not in (None, "") else None,
+        board_refresh=refresh,
     )
 
 

@@ -88,6 +88,13 @@ class PlatformApi:
     def clear_requests(self) -> None:
         self._send("DELETE", "/_local/requests")
 
+    def put_conversations(self, conversations: list[dict[str, Any]]) -> None:
+        """Create many conversations at once, each a dict with its `id` and fields."""
+        self._send("PUT", "/_local/conversations", conversations)
+
+    def clear_conversations(self) -> None:
+        self._send("DELETE", "/_local/conversations")
+
 
 @pytest.fixture(scope="session")
 def livekit_server() -> Iterator[LocalLiveKitServer]:
@@ -115,6 +122,28 @@ def platform_api(
         yield PlatformApi(base_url=base_url, process=process, livekit=livekit_server)
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def own_platform_api(
+    livekit_server: LocalLiveKitServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlatformApi]:
+    """A platform API of the module's own (the demo's, no faults): a test that lists
+    conversations clears it first, and then knows every conversation in it."""
+    workdir = tmp_path_factory.mktemp("own-platform-api")
+    process, port_file = spawn_platform_api(livekit_server, workdir)
+    try:
+        base_url = wait_for_port_file(process, port_file)
+        yield PlatformApi(base_url=base_url, process=process, livekit=livekit_server)
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def empty_platform_api(own_platform_api: PlatformApi) -> PlatformApi:
+    """The module's own platform API, with no conversations at all."""
+    own_platform_api.clear_conversations()
+    return own_platform_api
 
 
 @pytest.fixture

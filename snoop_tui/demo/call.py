@@ -18,7 +18,7 @@ import json
 import math
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -87,13 +87,52 @@ DEFAULT_SCRIPT: tuple[Turn, ...] = (
 )
 
 
-def tone_frame(role: Role, first_sample: int, speaking: bool) -> rtc.AudioFrame:
-    """Ten milliseconds of a role's syllable-shaped tone, or of silence."""
+TECH_SCRIPT: tuple[Turn, ...] = (
+    Turn("agent", "Tech support, this is Sam. What seems to be the trouble today?"),
+    Turn("caller", "My internet keeps dropping every few minutes since this morning."),
+    Turn("agent", "Sorry to hear that. Are the lights on your router steady or blinking?"),
+    Turn("caller", "The one marked online is blinking orange."),
+    Turn("agent", "Thanks. I'm sending a reset signal to your router now, it takes a minute."),
+    Turn("caller", "Okay, it went dark and now it's coming back up."),
+    Turn("agent", "The line looks stable from here. Can you try loading a page?"),
+    Turn("caller", "Yes, that works, and it's much faster than before."),
+)
+RETENTION_SCRIPT: tuple[Turn, ...] = (
+    Turn("agent", "Hello, this is Jordan from the accounts team. You asked to cancel?"),
+    Turn("caller", "Yes, I found a cheaper plan with another provider."),
+    Turn("agent", "I understand. May I ask what they are offering you per month?"),
+    Turn("caller", "Forty dollars for the same speed, with no contract."),
+    Turn("agent", "I can match that and add three months of premium support for free."),
+    Turn("caller", "Really? Then I'd rather stay, switching is a hassle anyway."),
+    Turn("agent", "Great, I've applied the new rate from your next bill."),
+    Turn("caller", "Perfect, thanks for sorting that out so quickly."),
+)
+SCHEDULING_SCRIPT: tuple[Turn, ...] = (
+    Turn("agent", "Good afternoon, Lakeside Dental scheduling. How can I help?"),
+    Turn("caller", "Hi, I need to move my cleaning appointment on Thursday."),
+    Turn("agent", "Of course. I have Monday at ten or Wednesday at three."),
+    Turn("caller", "Wednesday at three works better for me."),
+    Turn("agent", "You're booked for Wednesday at three. You'll get a text reminder."),
+    Turn("caller", "Thank you, see you then."),
+)
+SCRIPTS: Mapping[str, tuple[Turn, ...]] = {
+    "billing": DEFAULT_SCRIPT,
+    "tech": TECH_SCRIPT,
+    "retention": RETENTION_SCRIPT,
+    "scheduling": SCHEDULING_SCRIPT,
+}
+"""The demo's conversations, by name (`--script`): one per agent on the call board."""
+
+
+def tone_frame(
+    role: Role, first_sample: int, speaking: bool, hz: float | None = None
+) -> rtc.AudioFrame:
+    """Ten milliseconds of a role's syllable-shaped tone (`hz`, default TONE_HZ), or silence."""
     if not speaking:
         return rtc.AudioFrame.create(SAMPLE_RATE, 1, FRAME_SAMPLES)
     t = (first_sample + np.arange(FRAME_SAMPLES)) / SAMPLE_RATE
     envelope = 0.5 * (1.0 - np.cos(2.0 * math.pi * SYLLABLE_HZ * t))
-    wave = AMPLITUDE * (0.15 + 0.85 * envelope) * np.sin(2.0 * math.pi * TONE_HZ[role] * t)
+    wave = AMPLITUDE * (0.15 + 0.85 * envelope) * np.sin(2.0 * math.pi * (hz or TONE_HZ[role]) * t)
     samples = wave.astype(np.int16)
     return rtc.AudioFrame(samples.tobytes(), SAMPLE_RATE, 1, FRAME_SAMPLES)
 
@@ -133,6 +172,8 @@ class SimulatedCall:
         caller_leave_delay: float = 0.5,
         script_gate: asyncio.Event | None = None,
         resilient: bool = False,
+        agent_name: str = "Agent",
+        tones: Mapping[Role, float] | None = None,
     ) -> None:
         self.url = url
         self.room_name = room_name
@@ -146,6 +187,8 @@ class SimulatedCall:
         self.script_gate = script_gate
         self.resilient = resilient
         """Survive a call-server outage: say an interrupted turn again once reconnected."""
+        self.agent_name = agent_name
+        self.tones: dict[Role, float] = {**TONE_HZ, **(tones or {})}
         self.agent_identity = f"agent-{room_name}"
         self.caller_identity = caller_identity
         self._api_key = api_key
@@ -175,7 +218,7 @@ class SimulatedCall:
     async def run(self) -> None:
         """Join, talk through the script `loops` times, end the call, and clean up."""
         try:
-            await self._join("agent", "Agent", "agent")
+            await self._join("agent", self.agent_name, "agent")
             await self._join("caller", "Caller", "sip")
             self.started.set()
             if self.script_gate is not None:
@@ -262,7 +305,7 @@ class SimulatedCall:
         sample = 0
         while not self._audio_done and self._sources.get(role) is source:  # until replaced
             speaking = self.continuous_audio or self._speaking[role]
-            await source.capture_frame(tone_frame(role, sample, speaking))
+            await source.capture_frame(tone_frame(role, sample, speaking, self.tones[role]))
             sample += FRAME_SAMPLES
 
     async def _teardown(self) -> None:
@@ -340,7 +383,7 @@ class SimulatedCall:
         for room in self._rooms.values():
             with contextlib.suppress(Exception):
                 await room.disconnect()
-        await self._join("agent", "Agent", "agent")
+        await self._join("agent", self.agent_name, "agent")
         await self._join("caller", "Caller", "sip")
 
     async def _resend_final(self, turn: Turn, segment_id: str) -> None:
@@ -455,26 +498,60 @@ async def wait_for_listener(
     gate.set()
 
 
+async def _answer_after(call: SimulatedCall, gate: asyncio.Event, seconds: float) -> None:
+    """A ringing call: both sides are in the room; talk starts `seconds` after joining."""
+    await call.started.wait()
+    await asyncio.sleep(seconds)
+    gate.set()
+
+
+async def _announce_talking(gate: asyncio.Event) -> None:
+    await gate.wait()
+    print("call talking", flush=True)
+
+
+async def _end_after(call: SimulatedCall, gate: asyncio.Event | None, seconds: float) -> None:
+    """The agent leaves `seconds` after joining, which is how the platform sees a call end."""
+    await call.started.wait()
+    await asyncio.sleep(seconds)
+    await call.leave_agent()
+    if gate is not None:
+        gate.set()  # a call still ringing ends too
+
+
 async def _run_from_args(args: argparse.Namespace) -> None:
-    gate = asyncio.Event() if args.wait_for_listener > 0 else None
+    gated = args.wait_for_listener > 0 or args.start_after > 0
+    gate = asyncio.Event() if gated else None
     call = SimulatedCall(
         args.url,
         args.api_key,
         args.api_secret,
         args.room,
+        SCRIPTS[args.script],
         loops=None if args.forever else args.loops,
         words_per_second=args.wps,
         continuous_audio=args.continuous_audio,
+        caller_identity=args.caller_identity,
         script_gate=gate,
         resilient=args.resilient,
+        agent_name=args.agent_name,
+        tones={"agent": args.agent_hz, "caller": args.caller_hz},
     )
-    waiting = None
-    if gate is not None:
-        waiting = asyncio.create_task(
-            wait_for_listener(
-                args.url, args.api_key, args.api_secret, args.room, gate, args.wait_for_listener
+    helpers: list[asyncio.Task[None]] = []
+    if args.wait_for_listener > 0 and gate is not None:
+        helpers.append(
+            asyncio.create_task(
+                wait_for_listener(
+                    args.url, args.api_key, args.api_secret, args.room, gate, args.wait_for_listener
+                )
             )
         )
+    if args.start_after > 0 and gate is not None:
+        helpers.append(asyncio.create_task(_answer_after(call, gate, args.start_after)))
+    if gate is not None:
+        helpers.append(asyncio.create_task(_announce_talking(gate)))
+    if args.end_after is not None:
+        helpers.append(asyncio.create_task(_end_after(call, gate, args.end_after)))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, call.request_stop)
@@ -485,8 +562,8 @@ async def _run_from_args(args: argparse.Namespace) -> None:
         print(f"call running in room {args.room}", flush=True)
     started.cancel()
     await runner
-    if waiting is not None:
-        waiting.cancel()
+    for helper in helpers:
+        helper.cancel()
     if args.finals_file:
         with open(args.finals_file, "w", encoding="utf-8") as out:
             for segment in call.published_finals:
@@ -521,6 +598,24 @@ def main(argv: list[str] | None = None) -> int:
         help="after a call-server outage, say an interrupted turn again",
     )
     parser.add_argument("--finals-file", help="at the end, write the final segments published")
+    parser.add_argument("--script", choices=sorted(SCRIPTS), default="billing", help="what is said")
+    parser.add_argument("--agent-name", default="Agent", help="the agent participant's name")
+    parser.add_argument("--caller-identity", default="sip_+15550100", help="the caller's identity")
+    parser.add_argument("--agent-hz", type=float, default=TONE_HZ["agent"], help="agent's tone")
+    parser.add_argument("--caller-hz", type=float, default=TONE_HZ["caller"], help="caller's tone")
+    parser.add_argument(
+        "--start-after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="join now, start talking SECONDS later (a ringing call, then answered)",
+    )
+    parser.add_argument(
+        "--end-after",
+        type=float,
+        metavar="SECONDS",
+        help="the agent leaves SECONDS after joining, which ends the call",
+    )
     args = parser.parse_args(argv)
     asyncio.run(_run_from_args(args))
     return 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
 import datetime as dt
 import json
 import os
@@ -51,7 +53,14 @@ DEMO_CREDENTIALS: Mapping[str, Credential] = {
     "ak_demo_manage": Credential(DEMO_ORG, frozenset({MANAGE})),
     "ak_demo_readonly": Credential(DEMO_ORG, frozenset({READ})),
     "pat_demo_sensitive": Credential(DEMO_ORG, frozenset({READ, READ_SENSITIVE})),
+    "ak_demo_agents_only": Credential(DEMO_ORG, frozenset({"agents:read"})),
 }
+"""`ak_demo_readonly` reads conversations but not their sensitive fields (no listener
+token, no caller or agent number in listings); `ak_demo_agents_only` reads none."""
+LIST_LIMIT_DEFAULT = 20
+LIST_LIMIT_MAX = 100
+SENSITIVE_LISTED_FIELDS = ("agent_number", "user_id")
+"""What a listing leaves out for a credential without a sensitive scope."""
 
 
 def _iso(moment: dt.datetime) -> str:
@@ -59,7 +68,17 @@ def _iso(moment: dt.datetime) -> str:
 
 
 def _now() -> str:
-    return _iso(dt.datetime.now(dt.UTC))
+    """A conversation's timestamp: microseconds, so a cursor (strictly older) never
+    skips a call created in the same second as the last one of a page."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_time(value: str) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 @dataclass
@@ -79,9 +98,10 @@ class Conversation:
     created_at: str = field(default_factory=_now)
     updated_at: str = field(default_factory=_now)
 
-    def to_public_json(self) -> dict[str, Any]:
-        """The documented shape, without the local-only fields."""
-        return {
+    def to_public_json(self, *, sensitive: bool = True) -> dict[str, Any]:
+        """The documented shape, without the local-only fields (nor, unless `sensitive`,
+        the fields a read-only role does not see)."""
+        body = {
             "id": self.id,
             "agent": {"id": self.agent_id, "name": self.agent_name},
             "agent_number": self.agent_number,
@@ -93,6 +113,14 @@ class Conversation:
             "updated_at": self.updated_at,
             "status": self.status,
         }
+        if not sensitive:
+            for name in SENSITIVE_LISTED_FIELDS:
+                del body[name]
+        return body
+
+    @property
+    def created(self) -> dt.datetime:
+        return _parse_time(self.created_at) or dt.datetime.min.replace(tzinfo=dt.UTC)
 
 
 _CONVERSATION_FIELDS = {f.name for f in fields(Conversation)} - {"id"}
@@ -237,22 +265,65 @@ async def get_conversation(request: web.Request) -> web.Response:
     return web.json_response(conversation.to_public_json())
 
 
+_EXACT_FILTERS = ("status", "direction", "channel", "agent_id")
+_SUBSTRING_FILTERS = ("user_id", "agent_number")
+
+
+def _page_limit(request: web.Request) -> int | web.Response:
+    raw = request.query.get("limit", str(LIST_LIMIT_DEFAULT))
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= LIST_LIMIT_MAX:
+        return _error(422, f"limit must be an integer from 1 to {LIST_LIMIT_MAX}.")
+    return limit
+
+
+def _cursor_time(request: web.Request) -> dt.datetime | None | web.Response:
+    """The cursor's moment (Base64 of a created_at), None without one, or a 400."""
+    cursor = request.query.get("cursor")
+    if cursor is None:
+        return None
+    try:
+        moment = _parse_time(base64.b64decode(cursor, validate=True).decode("utf-8"))
+    except (binascii.Error, UnicodeDecodeError):
+        moment = None
+    return moment if moment is not None else _error(400, "Invalid cursor.")
+
+
+def _listed(conversation: Conversation, query: Mapping[str, str]) -> bool:
+    for name in _EXACT_FILTERS:
+        if name in query and str(getattr(conversation, name)) != query[name]:
+            return False
+    return all(
+        query[name] in str(getattr(conversation, name))
+        for name in _SUBSTRING_FILTERS
+        if name in query
+    )
+
+
 async def list_conversations(request: web.Request) -> web.Response:
+    """Newest first, `limit` at a time; `cursor` (Base64 of a created_at) pages back in
+    time to strictly older ones. A read-only role sees fewer fields."""
     state = request.app[STATE]
     auth = _authorize(request, state, _READ_SCOPES)
     if isinstance(auth, web.Response):
         return auth
-    wanted: dict[str, set[str]] = {}
-    for name in ("status", "direction", "channel", "agent_id", "user_id"):
-        values = {v for raw in request.query.getall(name, []) for v in raw.split(",") if v}
-        if values:
-            wanted[name] = values
+    limit = _page_limit(request)
+    if isinstance(limit, web.Response):
+        return limit
+    before = _cursor_time(request)
+    if isinstance(before, web.Response):
+        return before
     found = [
-        c.to_public_json()
+        c
         for c in state.conversations.values()
-        if all(str(getattr(c, name)) in values for name, values in wanted.items())
+        if _listed(c, request.query) and (before is None or c.created < before)
     ]
-    return web.json_response(found)
+    found.sort(key=lambda c: (c.created, c.id), reverse=True)
+    sensitive = bool(auth.scopes & _LISTEN_SCOPES)
+    return web.json_response([c.to_public_json(sensitive=sensitive) for c in found[:limit]])
 
 
 async def _read_fields(request: web.Request) -> dict[str, Any] | web.Response:
@@ -263,11 +334,18 @@ async def _read_fields(request: web.Request) -> dict[str, Any] | web.Response:
     if not isinstance(data, dict):
         return _error(400, "Body must be a JSON object.")
     data.pop("id", None)
+    return _check_fields(data)
+
+
+def _check_fields(data: dict[str, Any]) -> dict[str, Any] | web.Response:
     unknown = set(data) - _CONVERSATION_FIELDS
     if unknown:
         return _error(400, f"Unknown fields: {', '.join(sorted(unknown))}.")
     if "status" in data and data["status"] not in ALL_STATUSES:
         return _error(400, f"Unknown status {data['status']!r}.")
+    for name in ("created_at", "updated_at"):
+        if name in data and not (isinstance(data[name], str) and _parse_time(data[name])):
+            return _error(400, f"{name} must be an ISO 8601 timestamp.")
     return data
 
 
@@ -294,6 +372,34 @@ async def patch_conversation(request: web.Request) -> web.Response:
     updated = replace(current, **data, updated_at=_now())
     state.conversations[conversation_id] = updated
     return web.json_response(asdict(updated))
+
+
+async def put_conversations(request: web.Request) -> web.Response:
+    """Create (or replace) many conversations at once: a JSON array of objects, each with
+    its `id` and fields, e.g. for paging through a busy organization's calls."""
+    state = request.app[STATE]
+    try:
+        items = await request.json()
+    except json.JSONDecodeError:
+        return _error(400, "Body must be JSON.")
+    if not isinstance(items, list) or not all(
+        isinstance(item, dict) and isinstance(item.get("id"), str) for item in items
+    ):
+        return _error(400, "Body must be a JSON array of objects, each with an `id`.")
+    created = []
+    for item in items:
+        checked = _check_fields({k: v for k, v in item.items() if k != "id"})
+        if isinstance(checked, web.Response):
+            return checked
+        created.append(Conversation(id=item["id"], **checked))
+    for conversation in created:
+        state.conversations[conversation.id] = conversation
+    return web.json_response({"created": len(created)})
+
+
+async def clear_conversations(request: web.Request) -> web.Response:
+    request.app[STATE].conversations.clear()
+    return web.json_response({})
 
 
 async def list_requests(request: web.Request) -> web.Response:
@@ -342,6 +448,8 @@ def make_app(state: PlatformState) -> web.Application:
     app.router.add_post(conv + "/listener-token", listener_token)
     app.router.add_get(conv, get_conversation)
     app.router.add_get("/core/conversations", list_conversations)
+    app.router.add_put("/_local/conversations", put_conversations)
+    app.router.add_delete("/_local/conversations", clear_conversations)
     local = "/_local/conversations/{conversation_id}"
     app.router.add_put(local, put_conversation)
     app.router.add_patch(local, patch_conversation)

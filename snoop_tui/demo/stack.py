@@ -1,13 +1,16 @@
-"""The whole local stack behind `snoop-tui demo`: livekit-server, platform API and a call.
+"""The whole local stack behind `snoop-tui demo`: livekit-server, platform API and calls.
 
 Every part runs as its own process on 127.0.0.1, logs to files in a temp dir (the
 terminal belongs to the TUI), and is stopped by its own pid, in reverse start order.
+Each simulated call is a real call: its own conversation on the platform API, its own
+LiveKit room, agent and caller, tones and transcript. `board_calls()` is the demo's
+call board: several agents, a call ringing then answered, one ending, one arriving.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -15,6 +18,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
@@ -22,8 +27,11 @@ from typing import Any
 
 import httpx
 
+from snoop_tui.board_model import NO_AUDIO_CHANNELS
 from snoop_tui.demo.livekit_server import SECRET_ENV, LocalLiveKitServer
 from snoop_tui.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DEMO_CONVERSATION_ID = "conv_demo"
 DEMO_CREDENTIAL = "ak_demo_sensitive"
@@ -168,8 +176,9 @@ def spawn_call(
     words_per_second: float = 4.0,
     wait_for_listener: float = 0.0,
     extra_args: Sequence[str] = (),
+    log_name: str = "call.log",
 ) -> ManagedProcess:
-    """Start a simulated call subprocess in `room_name`.
+    """Start a simulated call subprocess in `room_name`, logging to `workdir/log_name`.
 
     With `wait_for_listener`, it starts talking once a hidden listener has joined
     (or after that many seconds)."""
@@ -190,7 +199,7 @@ def spawn_call(
     if wait_for_listener > 0:
         argv += ["--wait-for-listener", str(wait_for_listener)]
     argv += extra_args
-    return ManagedProcess("simulated call", argv, workdir / "call.log", _secret_env(livekit))
+    return ManagedProcess("simulated call", argv, workdir / log_name, _secret_env(livekit))
 
 
 def _secret_env(livekit: LocalLiveKitServer) -> dict[str, str]:
@@ -198,8 +207,139 @@ def _secret_env(livekit: LocalLiveKitServer) -> dict[str, str]:
     return {SECRET_ENV: livekit.api_secret}
 
 
+@dataclass(frozen=True)
+class DemoCall:
+    """One simulated call: its conversation on the platform API and its LiveKit room."""
+
+    conversation_id: str
+    agent_name: str
+    agent_id: str
+    caller: str
+    """The caller as the platform lists it (`user_id`): a phone number, or an address."""
+    agent_number: str
+    script: str = "billing"
+    """A script of `snoop_tui.demo.call.SCRIPTS`."""
+    tones: tuple[float, float] = (440.0, 660.0)
+    """The agent's and the caller's tone, in Hz."""
+    channel: str = "telephone"
+    direction: str = "inbound"
+    started_ago: float = 0.0
+    """Seconds the call had been going when the stack started (its `created_at`)."""
+    arrive_after: float = 0.0
+    """Seconds after the stack started that the call arrives (triggered, then talking)."""
+    answer_after: float = 0.0
+    """Seconds it rings (status `ringing`, nobody talking) before it is answered."""
+    end_after: float | None = None
+    """Seconds after joining that the agent leaves; the conversation is then completed."""
+    loops: int | None = None
+    """Times through the script before the agent leaves; None talks until stopped."""
+    wait_for_listener: float = 0.0
+    """Hold the first word until a hidden listener joins (or this many seconds)."""
+
+    @property
+    def room_name(self) -> str:
+        return f"call-{self.conversation_id}"
+
+    @property
+    def has_audio(self) -> bool:
+        return self.channel not in NO_AUDIO_CHANNELS
+
+
+def panel_call(conversation_id: str = DEMO_CONVERSATION_ID, loops: int | None = 3) -> DemoCall:
+    """The call `snoop-tui demo` opens its panel on: it waits for the panel to join."""
+    return DemoCall(
+        conversation_id,
+        "Billing Assistant",
+        "agent_demo",
+        "+15550100",
+        "+15550199",
+        loops=loops,
+        wait_for_listener=LISTENER_GRACE,
+    )
+
+
+@dataclass(frozen=True)
+class DemoTimings:
+    """When things happen on the demo's call board, in seconds from the stack's start."""
+
+    answer_after: float = 10.0
+    """The ringing call (Tech Support) is answered and starts talking."""
+    end_after: float = 120.0
+    """The ending call's agent (Retention Desk) leaves; it is completed."""
+    arrive_after: float = 30.0
+    """A new call (Scheduling Assistant) arrives."""
+
+
+def board_calls(
+    timings: DemoTimings | None = None, *, first_waits_for_listener: bool = False
+) -> tuple[DemoCall, ...]:
+    """The demo's live call board: four calls with their own agents, callers, numbers,
+    tones and scripts, plus an email conversation (listed, but with no audio). The first
+    is `conv_demo`; with `first_waits_for_listener` it holds its first word for a panel."""
+    t = timings or DemoTimings()
+    return (
+        DemoCall(
+            DEMO_CONVERSATION_ID,
+            "Billing Assistant",
+            "agent_billing",
+            "+14155550100",
+            "+18005550199",
+            started_ago=130.0,
+            wait_for_listener=LISTENER_GRACE if first_waits_for_listener else 0.0,
+        ),
+        DemoCall(
+            "conv_demo_tech",
+            "Tech Support",
+            "agent_tech",
+            "+12125550142",
+            "+18005550123",
+            script="tech",
+            tones=(392.0, 587.0),
+            answer_after=t.answer_after,
+        ),
+        DemoCall(
+            "conv_demo_retention",
+            "Retention Desk",
+            "agent_retention",
+            "+13125550177",
+            "+18005550188",
+            script="retention",
+            tones=(494.0, 740.0),
+            direction="outbound",
+            started_ago=275.0,
+            end_after=t.end_after,
+        ),
+        DemoCall(
+            "conv_demo_scheduling",
+            "Scheduling Assistant",
+            "agent_scheduling",
+            "+16175550133",
+            "+18005550145",
+            script="scheduling",
+            tones=(349.0, 523.0),
+            arrive_after=t.arrive_after,
+        ),
+        DemoCall(
+            "conv_demo_email",
+            "Billing Assistant",
+            "agent_billing",
+            "dana.whitfield@example.com",
+            "billing@northwind.example",
+            channel="email",
+            started_ago=840.0,
+        ),
+    )
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class LocalStack:
-    """livekit-server + platform API + one simulated call, as `snoop-tui demo` needs them."""
+    """livekit-server + platform API + simulated calls, as `snoop-tui demo` needs them.
+
+    `calls` defaults to the one call the panel opens (`panel_call`); `board_calls()`
+    gives the demo's call board. `conversation_id` is the first call's."""
 
     def __init__(
         self,
@@ -207,17 +347,18 @@ class LocalStack:
         conversation_id: str = DEMO_CONVERSATION_ID,
         loops: int | None = 3,
         words_per_second: float = 4.0,
+        calls: Sequence[DemoCall] | None = None,
     ) -> None:
-        self.conversation_id = conversation_id
-        self.room_name = f"call-{conversation_id}"
+        self.calls = tuple(calls) if calls else (panel_call(conversation_id, loops),)
+        self.conversation_id = self.calls[0].conversation_id
+        self.room_name = self.calls[0].room_name
         self.credential = DEMO_CREDENTIAL
         self.api_url = ""
         self.livekit = LocalLiveKitServer()
-        self._loops = loops
         self._words_per_second = words_per_second
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._processes: list[ManagedProcess] = []
-        self._watcher: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     @property
     def log_dir(self) -> Path:
@@ -245,33 +386,102 @@ class LocalStack:
         api, port_file = spawn_platform_api(self.livekit, self.log_dir)
         self._processes.append(api)
         self.api_url = await wait_for_port_file_async(api, port_file)
+        now = datetime.now(UTC)
+        present = [call for call in self.calls if call.arrive_after <= 0]
+        started: list[tuple[DemoCall, ManagedProcess | None]] = []
+        for call in present:  # every call starts at once; then each is waited for
+            created = now - timedelta(seconds=call.started_ago)
+            status = "ringing" if call.answer_after > 0 else "in_progress"
+            await self._put(call, status, created)
+            started.append((call, self._spawn(call)))
+        for call, process in started:
+            if process is not None:
+                await self._wait_for_log_line(process, "call running")
+                self._tasks.append(asyncio.create_task(self._follow(call, process)))
+        for call in self.calls:
+            if call.arrive_after > 0:
+                self._tasks.append(asyncio.create_task(self._arrive(call)))
+
+    async def _put(self, call: DemoCall, status: str, created: datetime) -> None:
         await self._local_request(
             "PUT",
-            status="in_progress",
-            room_name=self.room_name,
-            agent_name="Billing Assistant",
-            user_id="+15550100",
+            call.conversation_id,
+            status=status,
+            room_name=call.room_name if call.has_audio else None,
+            agent_id=call.agent_id,
+            agent_name=call.agent_name,
+            agent_number=call.agent_number,
+            user_id=call.caller,
+            channel=call.channel,
+            direction=call.direction,
+            created_at=_timestamp(created),
+            updated_at=_timestamp(datetime.now(UTC)),
         )
-        call = spawn_call(
-            self.livekit,
-            self.room_name,
-            self.log_dir,
-            loops=self._loops,
-            words_per_second=self._words_per_second,
-            wait_for_listener=LISTENER_GRACE,
-        )
-        self._processes.append(call)
-        await self._wait_for_log_line(call, "call running")
-        self._watcher = asyncio.create_task(self._complete_when_call_ends(call))
 
-    async def _local_request(self, method: str, **fields: Any) -> None:
-        url = f"{self.api_url}/_local/conversations/{self.conversation_id}"
+    def _spawn(self, call: DemoCall) -> ManagedProcess | None:
+        if not call.has_audio:
+            return None
+        agent_hz, caller_hz = call.tones
+        extra = ["--script", call.script, "--agent-name", call.agent_name]
+        extra += ["--caller-identity", f"sip_{call.caller}"]
+        extra += ["--agent-hz", str(agent_hz), "--caller-hz", str(caller_hz)]
+        if call.answer_after > 0:
+            extra += ["--start-after", str(call.answer_after)]
+        if call.end_after is not None:
+            extra += ["--end-after", str(call.end_after)]
+        process = spawn_call(
+            self.livekit,
+            call.room_name,
+            self.log_dir,
+            loops=call.loops,
+            words_per_second=self._words_per_second,
+            wait_for_listener=call.wait_for_listener,
+            extra_args=extra,
+            log_name=f"call-{call.conversation_id}.log",
+        )
+        self._processes.append(process)
+        return process
+
+    async def _arrive(self, call: DemoCall) -> None:
+        """A call that comes in while the board is open: triggered, then talking."""
+        try:
+            await asyncio.sleep(call.arrive_after)
+            await self._put(call, "triggered", datetime.now(UTC))
+            process = self._spawn(call)
+            if process is None:
+                await self._local_request("PATCH", call.conversation_id, status="in_progress")
+                return
+            await self._wait_for_log_line(process, "call running")
+            await self._local_request("PATCH", call.conversation_id, status="in_progress")
+        except (StackError, httpx.HTTPError) as error:
+            log.warning("demo call %s did not arrive: %s", call.conversation_id, error)
+            return
+        await self._follow(call, process)
+
+    async def _follow(self, call: DemoCall, process: ManagedProcess) -> None:
+        """Keep the conversation's status true: in progress once the ringing call talks,
+        completed once its process ends (the agent left)."""
+        ringing = call.answer_after > 0
+        try:
+            while process.poll() is None:
+                if ringing and "call talking" in process.log_path.read_text(errors="replace"):
+                    await self._local_request("PATCH", call.conversation_id, status="in_progress")
+                    ringing = False
+                await asyncio.sleep(0.1 if ringing else 0.25)
+            await self._local_request("PATCH", call.conversation_id, status="completed")
+        except (OSError, httpx.HTTPError) as error:
+            log.warning("demo call %s: %s", call.conversation_id, error)
+
+    async def _local_request(self, method: str, conversation_id: str, **fields: Any) -> None:
+        url = f"{self.api_url}/_local/conversations/{conversation_id}"
         async with httpx.AsyncClient(trust_env=False, timeout=5.0) as client:
             response = await client.request(method, url, json=fields)
             response.raise_for_status()
 
-    async def _wait_for_log_line(self, process: ManagedProcess, text: str) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
+    async def _wait_for_log_line(
+        self, process: ManagedProcess, text: str, timeout: float = STARTUP_TIMEOUT
+    ) -> None:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             process.check_alive()
             if text in process.log_path.read_text(errors="replace"):
@@ -279,28 +489,23 @@ class LocalStack:
             await asyncio.sleep(0.05)
         raise StackError(f"The {process.name} did not start; see {process.log_path}")
 
-    async def _complete_when_call_ends(self, call: ManagedProcess) -> None:
-        """When the call is over the platform marks the conversation completed."""
-        while call.poll() is None:
-            await asyncio.sleep(0.25)
-        with contextlib.suppress(httpx.HTTPError):
-            await self._local_request("PATCH", status="completed")
-
     async def __aexit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            await asyncio.wait([self._watcher], timeout=1.0)
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=1.0)
         self.close()
 
     def close(self) -> None:
         """Stop every process this stack started, newest first; safe to call twice."""
-        if self._watcher is not None and not self._watcher.done():
-            self._watcher.cancel()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
         while self._processes:
             self._processes.pop().stop()
         self.livekit.stop()
