@@ -150,7 +150,10 @@ async def one_call(
         threads=threads(),
         fds=fds(),
         children=len(kids),
-        call_processes=sum("snoop_tui.call_process" in p[2] for p in processes()),
+        call_processes=sum(
+            "snoop_tui.call_process" in p[2] and f"--parent {me} " in p[2] + " "
+            for p in processes()
+        ),
         seconds=time.monotonic() - started,
     )
 
