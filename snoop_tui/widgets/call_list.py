@@ -118,7 +118,7 @@ class CallList(ScrollView, can_focus=True):
             super().__init__()
             self.row = row
 
-    cursor: reactive[int] = reactive(0, layout=False)
+    cursor: reactive[int] = reactive(0, repaint=False)
 
     class Resized(Message):
         """The list's width changed: the header shows the columns that now fit."""
@@ -156,9 +156,14 @@ class CallList(ScrollView, can_focus=True):
         self._now = now
         self.refresh()
 
-    def watch_cursor(self, cursor: int) -> None:
+    def watch_cursor(self, old: int, cursor: int) -> None:
+        top = self.scroll_offset.y
         self.scroll_to_region_of(cursor)
-        self.refresh()
+        if self.scroll_offset.y != top:
+            self.refresh()
+        else:  # only the two lines whose highlight changed
+            self.refresh_lines(old - top)
+            self.refresh_lines(cursor - top)
 
     def scroll_to_region_of(self, index: int) -> None:
         top, height = self.scroll_offset.y, self.scrollable_content_region.height
