@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar, cast
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -23,6 +23,7 @@ from snoop_tui.errors import SnoopError
 from snoop_tui.link import CallLink
 from snoop_tui.screens.board import BoardScreen
 from snoop_tui.screens.panel import PanelScreen
+from snoop_tui.terminal_caps import glyphs, sixteen_colours
 
 Link = TypeVar("Link", bound=CallLink)
 
@@ -34,6 +35,8 @@ class SnoopApp(App[None], Generic[Link]):
     CSS_PATH = "snoop.tcss"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [Binding("ctrl+c", "leave", "Quit", show=False, priority=True)]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    """Below 30 rows the panel's controls take one row (class `-short` on the screen)."""
 
     def __init__(
         self,
@@ -44,7 +47,13 @@ class SnoopApp(App[None], Generic[Link]):
         open_call: Callable[[str], Link] | None = None,
         handle_signals: bool = False,
     ) -> None:
-        super().__init__()
+        few_colours = sixteen_colours()
+        super().__init__(ansi_color=few_colours)
+        if few_colours:
+            self.theme = "ansi-dark"  # colours a 16-colour terminal really has
+        self.shapes = glyphs()
+        if not self.shapes.unicode:
+            self.add_class("-ascii")  # plain borders, ASCII glyphs
         self.handle_signals = handle_signals
         """End as Stop does on SIGTERM and SIGHUP (a closed terminal): only when run for real."""
         self.failure: SnoopError | None = None
@@ -52,7 +61,7 @@ class SnoopApp(App[None], Generic[Link]):
         self._open_call = open_call
         self._panel: PanelScreen | None = None
         if conversation_id is not None and call is not None:
-            self._panel = PanelScreen(conversation_id, call)
+            self._panel = PanelScreen(conversation_id, call, self.shapes)
         elif board is None or open_call is None:
             raise ValueError("a conversation and its call, or a board and a way to open calls")
 
@@ -66,6 +75,31 @@ class SnoopApp(App[None], Generic[Link]):
     @property
     def call(self) -> Link:
         return cast(Link, self.panel.call)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette offers the screen's own commands first."""
+        if isinstance(screen, PanelScreen):
+            yield SystemCommand("Listen", "Play the call's audio", screen.action_listen)
+            yield SystemCommand("Mute", "Stop the audio", screen.action_mute)
+            yield SystemCommand(
+                "Focus",
+                "Hear both sides, the agent only, the caller only",
+                screen.action_focus_side,
+            )
+            yield SystemCommand("Volume up", "Louder by 10%", lambda: screen.action_volume(1))
+            yield SystemCommand("Volume down", "Softer by 10%", lambda: screen.action_volume(-1))
+            yield SystemCommand(
+                "Health", "Show or hide the health readout", screen.action_toggle_health
+            )
+            yield SystemCommand("Stop", "Leave the call", screen.action_leave)
+            yield SystemCommand("Help", "Keys and notes", screen.action_help)
+        elif isinstance(screen, BoardScreen):
+            yield SystemCommand(
+                "Refresh", "Refresh the list of live calls", screen.action_refresh_now
+            )
+            yield SystemCommand("Filter", "Filter by agent, caller or number", screen.action_filter)
+            yield SystemCommand("Help", "Keys and notes", screen.action_help)
+        yield from super().get_system_commands(screen)
 
     def get_default_screen(self) -> Screen[Any]:
         return self.board if self.board is not None else super().get_default_screen()
@@ -90,7 +124,7 @@ class SnoopApp(App[None], Generic[Link]):
     def on_board_screen_open(self, message: BoardScreen.Open) -> None:
         assert self._open_call is not None
         conversation_id = message.conversation_id
-        self._panel = PanelScreen(conversation_id, self._open_call(conversation_id))
+        self._panel = PanelScreen(conversation_id, self._open_call(conversation_id), self.shapes)
         self.push_screen(self._panel, self._back_on_board)
 
     def on_board_screen_unavailable(self, message: BoardScreen.Unavailable) -> None:

@@ -159,6 +159,8 @@ class PanelState:
     events: tuple[CallEvent, ...]
     size: tuple[int, int] = (80, 24)
     no_color: bool = False
+    colours: str = "truecolor"
+    """"truecolor", "16" (TERM=xterm) or "ascii" (a Linux console: 16 colours, no Unicode)."""
     audio_problem: str | None = None
     health: Health | None = None
     press: tuple[str, ...] = field(default=())
@@ -180,16 +182,28 @@ class PanelState:
 
     @contextmanager
     def environment(self) -> Iterator[None]:
-        """NO_COLOR is read when the app is built: set it around `build` for that state."""
-        saved = os.environ.pop("NO_COLOR", None)
-        if self.no_color:
-            os.environ["NO_COLOR"] = "1"
+        """The terminal's variables are read when the app is built: set them around `build`."""
+        terminals: dict[str, dict[str, str | None]] = {
+            "truecolor": {"TERM": "xterm-256color", "COLORTERM": "truecolor"},
+            "16": {"TERM": "xterm", "COLORTERM": None},
+            "ascii": {"TERM": "linux", "COLORTERM": None},
+        }
+        env = {"NO_COLOR": "1" if self.no_color else None, **terminals[self.colours]}
+        saved = {name: os.environ.get(name) for name in env}
         try:
+            for name, value in env.items():
+                _set_env(name, value)
             yield
         finally:
-            os.environ.pop("NO_COLOR", None)
-            if saved is not None:
-                os.environ["NO_COLOR"] = saved
+            for name, value in saved.items():
+                _set_env(name, value)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -203,7 +217,16 @@ PANEL_STATES: dict[str, PanelState] = {
     "connecting": PanelState(()),
     "live-muted": PanelState(live(), screenshot="panel-muted"),
     "live-muted-wide": PanelState(live(), size=(200, 50)),
-    "live-no-color": PanelState(live(), no_color=True),
+    "live-no-color": PanelState(live(), no_color=True, screenshot="panel-no-color"),
+    "live-16-colours": PanelState(live(), colours="16", screenshot="panel-16-colours"),
+    "live-ascii-console": PanelState(live(), colours="ascii"),
+    "live-50x16": PanelState(live(), size=(50, 16)),
+    "live-60x20": PanelState(live(), size=(60, 20)),
+    "reconnecting-16-colours": PanelState(live(StateChanged(CallState.RECONNECTING)), colours="16"),
+    "connecting-no-color": PanelState((), no_color=True),
+    "ended-no-color": PanelState(
+        live(StateChanged(CallState.ENDED, "The agent left the call.")), no_color=True
+    ),
     "listening-agent-focus": PanelState(
         live(AudioChanged(True, 1.2, Role.AGENT)), screenshot="panel-listening"
     ),

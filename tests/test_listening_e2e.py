@@ -47,7 +47,10 @@ async def test_focus_cycles_agent_only_caller_only_and_volume_keys_change_the_le
             await pilot.pause(0.5)
 
             await pilot.press("f")  # both -> agent only
-            assert app.call.session.audio_focus is Role.AGENT and "Agent only" in activity(app)
+            assert (
+                app.call.session.audio_focus is Role.AGENT
+                and "hearing the agent only" in activity(app)
+            )
             await pilot.pause(0.3)
             with null_sink.recording() as agent_only:
                 await pilot.pause(1.5)
@@ -55,7 +58,10 @@ async def test_focus_cycles_agent_only_caller_only_and_volume_keys_change_the_le
             assert band_energy(agent_only.samples, agent_only.rate, CALLER_HZ) < 0.01
 
             await pilot.press("f")  # agent only -> caller only
-            assert app.call.session.audio_focus is Role.CALLER and "Caller only" in activity(app)
+            assert (
+                app.call.session.audio_focus is Role.CALLER
+                and "hearing the caller only" in activity(app)
+            )
             await pilot.pause(0.3)
             with null_sink.recording() as caller_only:
                 await pilot.pause(1.5)

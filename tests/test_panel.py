@@ -6,14 +6,19 @@ the real local stack.
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
+from textual.geometry import Region
 
 from snoop_tui.app import SnoopApp
 from snoop_tui.errors import ConversationNotFound
 from snoop_tui.events import CallFailed, CallState, StateChanged, TranscriptUpdated
 from snoop_tui.local_call import InProcessCall
 from snoop_tui.platform import PlatformClient
+from snoop_tui.screens.help import HelpScreen
+from snoop_tui.screens.panel import NOTICE, PanelScreen
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role, Transcript
 from snoop_tui.widgets.badge import CallBadge
@@ -25,6 +30,12 @@ SIZE = (100, 30)
 
 def scripted(*events: object, audio_problem: str | None = None) -> SnoopApp[ScriptedCall]:
     return SnoopApp("conv_test", ScriptedCall(events, audio_problem=audio_problem))  # type: ignore[arg-type]
+
+
+def shown(widget: Any) -> str:
+    """What a widget puts on the screen, line by line."""
+    lines = widget.render_lines(Region(0, 0, widget.size.width, widget.size.height))
+    return " ".join(" ".join(strip.text.split()) for strip in lines)
 
 
 def button_disabled(app: SnoopApp[ScriptedCall], name: str) -> bool:
@@ -41,7 +52,7 @@ async def test_events_that_arrive_before_the_panel_mounts_are_all_shown() -> Non
         await pilot.pause()
         assert app.screen.query_one(CallBadge).label == "● LIVE"
         assert ROOM in text_of(app, "#details")
-        assert "listening" in text_of(app, "#activity") and "Agent only" in text_of(
+        assert "listening" in text_of(app, "#activity") and "hearing the agent only" in text_of(
             app, "#activity"
         )
         assert len(app.screen.query_one(TranscriptView).lines()) == 6
@@ -98,7 +109,7 @@ async def test_keys_send_the_call_commands() -> None:
             "mute",
         ]
         assert "muted" in text_of(app, "#activity") and "90%" in text_of(app, "#activity")
-        assert "Agent only" in text_of(app, "#activity")
+        assert "hearing the agent only" in text_of(app, "#activity")
         await pilot.press("x")
         await pilot.pause()
     assert app.call.commands[-1] == "stop"
@@ -109,7 +120,7 @@ async def test_listen_works_while_reconnecting() -> None:
     app = scripted(*live(StateChanged(CallState.RECONNECTING)))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.screen.query_one(CallBadge).label == "Reconnecting…"
+        assert app.screen.query_one(CallBadge).label == "↻ Reconnecting…"
         assert not button_disabled(app, "listen")
         await pilot.click("#listen")
         await pilot.pause()
@@ -122,7 +133,7 @@ async def test_an_ended_call_says_why_and_offers_only_stop() -> None:
     app = scripted(*live(StateChanged(CallState.ENDED, "The agent left the call.")))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.screen.query_one(CallBadge).label == "Ended"
+        assert app.screen.query_one(CallBadge).label == "■ Ended"
         assert "Call ended. The agent left the call. Press x to close." in text_of(app, "#message")
         assert button_disabled(app, "listen") and button_disabled(app, "mute")
         assert not button_disabled(app, "stop")
@@ -183,3 +194,67 @@ async def test_a_failed_start_ends_with_its_exit_code() -> None:
         await pilot.pause()
     assert app.return_code == 13
     assert app.failure is not None and app.failure.message == "No such conversation."
+
+
+async def test_escape_closes_the_palette_and_never_ends_the_call() -> None:
+    app = scripted(*live())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert app.screen.__class__.__name__ == "CommandPalette"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PanelScreen)
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        assert app.is_running and app.call.commands == []
+        assert app.panel.call_state is CallState.LIVE
+
+
+@pytest.mark.parametrize("size", [(50, 16), (60, 20), (80, 24), (200, 50)])
+async def test_the_notice_wraps_and_stop_stays_on_any_terminal(size: tuple[int, int]) -> None:
+    app = scripted(*live())
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        notice = app.screen.query_one("#notice")
+        words = " ".join(
+            "".join(strip.text for strip in [notice.render_line(y)]).strip()
+            for y in range(notice.size.height)
+        )
+        assert " ".join(words.split()) == NOTICE
+        stop = app.screen.query_one("#stop")
+        assert stop.region.bottom <= size[1] and stop.region.height >= 1
+        assert app.screen.region.contains_region(stop.region)
+        transcript = app.screen.query_one(TranscriptView)
+        assert transcript.size.height >= min(6, size[1] - 10)
+
+
+@pytest.mark.parametrize("key", ["question_mark", "h", "f1"])
+async def test_help_lists_the_keys_and_escape_closes_it(key: str) -> None:
+    app = scripted(*live())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(key)
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = shown(app.screen.query_one("#help-keys"))
+        assert "Play the call's audio" in keys and "what you hear, not what you read" in keys
+        notes = str(app.screen.query_one("#help-notes").render())
+        assert "snoop-tui help audio" in notes and "ANYREACH_TOKEN" in notes
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PanelScreen) and app.is_running
+
+
+async def test_the_palette_offers_the_call_s_commands() -> None:
+    app = scripted(*live())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for wanted in ("Listen", "Mute", "Focus", "Volume up", "Volume down", "Stop", "Help"):
+            assert wanted in titles, wanted
+        await pilot.press("ctrl+p", *"listen", "enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.call.commands == ["listen"]

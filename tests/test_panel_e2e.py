@@ -27,7 +27,7 @@ from tests.live import (
 async def test_live_badge_and_notice_appear(settings: Settings, live_call: LiveCall) -> None:
     app = in_process_app(settings, live_call.conversation_id)
     async with app.run_test(size=SIZE) as pilot:
-        assert badge(app).label == "Connecting…"
+        assert badge(app).label == "◌ Connecting…"
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE, what="LIVE")
         assert str(badge(app).render()).strip() == "● LIVE"
         assert badge(app).has_class("-live")
@@ -67,7 +67,7 @@ async def test_badge_reads_ended_when_the_agent_leaves(
         await wait_for(pilot, lambda: badge(app).state is CallState.LIVE)
         await live_call.call.leave_agent()
         await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, what="Ended")
-        assert badge(app).label == "Ended"
+        assert badge(app).label == "■ Ended"
         message = str(app.screen.query_one("#message").render())
         assert "agent left" in message
         assert app.screen.query_one("#listen").disabled

@@ -26,6 +26,8 @@ from textual.widgets import Footer, Input, Static
 
 from snoop_tui.board_model import Board, BoardRow, ConversationSummary
 from snoop_tui.errors import SnoopError
+from snoop_tui.screens.help import BOARD_NOTES, HelpScreen
+from snoop_tui.terminal_caps import glyphs
 from snoop_tui.widgets.call_list import CallList, header_line
 
 log = logging.getLogger(__name__)
@@ -67,9 +69,17 @@ class BoardScreen(Screen[None]):
     """The live calls; the app opens a panel on the one chosen."""
 
     BINDINGS = [
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("r", "refresh_now", "Refresh"),
-        Binding("q", "quit_board", "Quit"),
+        Binding("enter", "open", "Open", tooltip="Listen in on the highlighted call"),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            key_display="/",
+            tooltip="Filter by agent, caller or number",
+        ),
+        Binding("r", "refresh_now", "Refresh", tooltip="Refresh the list now"),
+        Binding("question_mark,h,f1", "help", "Help", key_display="?", tooltip="This help"),
+        Binding("q", "quit_board", "Quit", tooltip="Quit snoop-tui"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -105,7 +115,7 @@ class BoardScreen(Screen[None]):
         self._failures = 0
         self._loaded = False
         self._next: Timer | None = None
-        self.calls = CallList(id="calls")
+        self.calls = CallList(id="calls", shapes=glyphs())
 
     def compose(self) -> ComposeResult:
         yield BoardStatus(id="board-status")
@@ -188,6 +198,13 @@ class BoardScreen(Screen[None]):
             empty.update(Text(f"No live calls right now (checked at {stamp})."))
 
     # keys ------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        bindings = [*self.BINDINGS, *CallList.BINDINGS]
+        self.app.push_screen(HelpScreen("Keys on the board", bindings, BOARD_NOTES))
+
+    def action_open(self) -> None:
+        self.calls.action_choose()
 
     def action_refresh_now(self) -> None:
         self.refresh_calls()

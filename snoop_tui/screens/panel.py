@@ -36,6 +36,8 @@ from snoop_tui.events import (
 )
 from snoop_tui.link import CallLink
 from snoop_tui.messages import CallEventMessage
+from snoop_tui.screens.help import PANEL_NOTES, HelpScreen
+from snoop_tui.terminal_caps import Glyphs, glyphs
 from snoop_tui.transcript import Role, TranscriptSegment
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.controls import CallControls
@@ -65,16 +67,23 @@ class PanelScreen(Screen[SnoopError | None]):
     """One call: its state, its keys, its events. Dismissed with the failure, if any."""
 
     BINDINGS = [
-        Binding("l", "listen", "Listen"),
-        Binding("m", "mute", "Mute"),
-        Binding("x", "leave", "Stop"),
-        Binding("f", "focus_side", "Focus"),
-        Binding("plus,equals_sign", "volume(1)", "Vol+", key_display="+"),
-        Binding("minus", "volume(-1)", "Vol-", key_display="-"),
-        Binding("i", "toggle_health", "Health"),
+        Binding("l", "listen", "Listen", tooltip="Play the call's audio (agent and caller)"),
+        Binding("m", "mute", "Mute", tooltip="Stop the audio; the transcript keeps streaming"),
+        Binding("x", "leave", "Stop", tooltip="Leave the call (q does the same)"),
+        Binding(
+            "f",
+            "focus_side",
+            "Focus",
+            tooltip="Hear both sides, the agent only, or the caller only "
+            "(what you hear, not what you read: the transcript shows both)",
+        ),
+        Binding("plus,equals_sign", "volume(1)", "Vol+", key_display="+", tooltip="Louder"),
+        Binding("minus", "volume(-1)", "Vol-", key_display="-", tooltip="Softer"),
+        Binding("i", "toggle_health", "Health", tooltip="Show or hide the health readout"),
+        Binding("question_mark,h,f1", "help", "Help", key_display="?", tooltip="This help"),
         Binding("q", "leave", "Stop", show=False),
-        Binding("escape", "leave", "Stop", show=False),
     ]
+    """Esc only ever closes what is open (the palette, help, search): never the call."""
 
     call_state: reactive[CallState] = reactive(CallState.CONNECTING)
     room_name: reactive[str] = reactive("")
@@ -86,19 +95,20 @@ class PanelScreen(Screen[SnoopError | None]):
     health: reactive[Health | None] = reactive(None)
     show_health: reactive[bool] = reactive(False)
 
-    def __init__(self, conversation_id: str, call: CallLink) -> None:
+    def __init__(self, conversation_id: str, call: CallLink, shapes: Glyphs | None = None) -> None:
         super().__init__()
         self.conversation_id = conversation_id
         self.call = call
-        self.transcript = TranscriptView(id="transcript")
+        self.shapes = shapes or glyphs()
+        self.transcript = TranscriptView(id="transcript", shapes=self.shapes)
         self._leaving = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="status"):
-            yield CallBadge(id="badge").data_bind(state=PanelScreen.call_state)
+            yield CallBadge(self.shapes, id="badge").data_bind(state=PanelScreen.call_state)
             yield SafetyNotice(id="notice").data_bind(state=PanelScreen.call_state)
         yield CallDetails(self.conversation_id, id="details").data_bind(room=PanelScreen.room_name)
-        yield ActivityLine(id="activity").data_bind(
+        yield ActivityLine(self.shapes, id="activity").data_bind(
             listening=PanelScreen.listening,
             volume=PanelScreen.volume,
             audio_focus=PanelScreen.audio_focus,
@@ -179,6 +189,9 @@ class PanelScreen(Screen[SnoopError | None]):
 
     async def action_volume(self, steps: int) -> None:
         await self.call.change_volume(steps)
+
+    def action_help(self) -> None:
+        self.app.push_screen(HelpScreen("Keys on a call", self.BINDINGS, PANEL_NOTES))
 
     async def action_toggle_health(self) -> None:
         """Show or hide the health readout (measured only while it is shown)."""

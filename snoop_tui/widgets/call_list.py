@@ -22,13 +22,18 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from snoop_tui.board_model import BoardRow, time_into_call
+from snoop_tui.terminal_caps import UNICODE, Glyphs
 
-STATUS_LABELS = {
-    "in_progress": "● in progress",
-    "ringing": "◌ ringing",
-    "triggered": "◌ dialling",
-    "token_created": "◌ starting",
-}
+
+def status_label(status: str, ended: bool, shapes: Glyphs = UNICODE) -> str:
+    if ended:
+        return f"{shapes.ended_row} ended"
+    waiting = {"ringing": "ringing", "triggered": "dialling", "token_created": "starting"}
+    if status in waiting:
+        return f"{shapes.connecting} {waiting[status]}"
+    return f"{shapes.live} in progress" if status == "in_progress" else status
+
+
 UNKNOWN = "—"
 
 
@@ -64,9 +69,9 @@ def header_line(columns: tuple[Column, ...] = COLUMNS) -> str:
     return " ".join(column.title.ljust(column.width) for column in columns).rstrip()
 
 
-def row_cells(row: BoardRow, now: datetime) -> dict[str, str]:
+def row_cells(row: BoardRow, now: datetime, shapes: Glyphs = UNICODE) -> dict[str, str]:
     call = row.call
-    status = "✕ ended" if row.ended else STATUS_LABELS.get(call.status, call.status)
+    status = status_label(call.status, row.ended, shapes)
     note = ""
     if row.ended:
         note = "ended"
@@ -86,9 +91,11 @@ def row_cells(row: BoardRow, now: datetime) -> dict[str, str]:
     }
 
 
-def row_text(row: BoardRow, now: datetime, columns: tuple[Column, ...] = COLUMNS) -> str:
+def row_text(
+    row: BoardRow, now: datetime, columns: tuple[Column, ...] = COLUMNS, shapes: Glyphs = UNICODE
+) -> str:
     """The row as plain text, columns padded (also what tests and screen readers read)."""
-    cells = row_cells(row, now)
+    cells = row_cells(row, now, shapes)
     return " ".join(set_cell_size(cells[c.title], c.width) for c in columns).rstrip()
 
 
@@ -96,13 +103,12 @@ class CallList(ScrollView, can_focus=True):
     """The live calls; Enter asks to open the highlighted one."""
 
     BINDINGS = [
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "first", "First", show=False),
-        Binding("end", "last", "Last", show=False),
-        Binding("enter", "choose", "Open", key_display="⏎"),
+        Binding("up,k", "move(-1)", "Up", show=False, key_display="↑ / k"),
+        Binding("down,j", "move(1)", "Down", show=False, key_display="↓ / j"),
+        Binding("pageup", "page(-1)", "Page up", show=False, key_display="PgUp"),
+        Binding("pagedown", "page(1)", "Page down", show=False, key_display="PgDn"),
+        Binding("home", "first", "First", show=False, key_display="Home"),
+        Binding("end", "last", "Last", show=False, key_display="End"),
     ]
     COMPONENT_CLASSES = {
         "call-list--cursor",
@@ -127,8 +133,9 @@ class CallList(ScrollView, can_focus=True):
             super().__init__()
             self.columns = columns
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, id: str | None = None, shapes: Glyphs = UNICODE) -> None:  # noqa: A002
         super().__init__(id=id)
+        self.shapes = shapes
         self.rows: list[BoardRow] = []
         self._now = datetime.now(UTC)
 
@@ -212,7 +219,7 @@ class CallList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("call-list--new", partial=True)
         if index == self.cursor:
             style += self.get_component_rich_style("call-list--cursor", partial=True)
-        text = row_text(row, self._now, columns_for(width))
+        text = row_text(row, self._now, columns_for(width), self.shapes)
         if cell_len(text) > width:
             text = set_cell_size(text, width)
         return Strip([Segment(text, style)]).extend_cell_length(width, style)

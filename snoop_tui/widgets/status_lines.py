@@ -12,6 +12,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from snoop_tui.events import CallState, Health
+from snoop_tui.terminal_caps import Glyphs, glyphs
 from snoop_tui.transcript import Role
 
 NOTICE = "Listening in. The agent and caller can't see you or hear you."
@@ -56,18 +57,26 @@ class ActivityLine(Widget):
     audio_focus: reactive[Role | None] = reactive(None)
     speaking: reactive[frozenset[Role]] = reactive(frozenset())
 
+    def __init__(self, shapes: Glyphs | None = None, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.shapes = shapes or glyphs()
+
     def render(self) -> Text:
         activity = Text(no_wrap=True, overflow="ellipsis")
         activity.append("Audio ", style="dim")
         activity.append("listening" if self.listening else "muted", style="bold")
-        activity.append(f" {self.volume:.0%}", style="dim")
-        if self.audio_focus is not None:
-            activity.append(f" · {self.audio_focus.label} only", style="bold")
+        if self.listening or self.volume != 1.0:  # a level only means something when heard
+            activity.append(" · volume ", style="dim")
+            activity.append(f"{self.volume:.0%}")
+        if self.audio_focus is not None:  # focus changes what you hear, never what you read
+            activity.append(" · hearing ", style="dim")
+            activity.append(f"the {self.audio_focus.label.lower()} only", style="bold")
         activity.append(" · Speaking:", style="dim")
         for role in (Role.AGENT, Role.CALLER):
             on = role in self.speaking
             activity.append(f" {role.label} ", style="dim")
-            activity.append("●" if on else "○", style="bold" if on else "dim")
+            mark = self.shapes.speaking if on else self.shapes.silent
+            activity.append(mark, style="bold" if on else "dim")
         return activity
 
 

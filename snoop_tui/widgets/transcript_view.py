@@ -24,12 +24,12 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from snoop_tui.terminal_caps import UNICODE, Glyphs
 from snoop_tui.transcript import Role, SegmentKey, Transcript, TranscriptSegment
 
 LABEL_WIDTH = 8
 """Cells for the speaker label ("Caller  "), the text starts after it."""
-PLACEHOLDER = "Waiting for the conversation…"
-INTERIM_MARK = " …"
+PLACEHOLDER = "Waiting for the conversation"
 STRIP_CACHE = 1024
 """Rendered segments kept: a few screens' worth, whatever the call's length."""
 _DIM = Style(dim=True)
@@ -80,8 +80,9 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--placeholder",
     }
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+    def __init__(self, *, id: str | None = None, shapes: Glyphs = UNICODE) -> None:  # noqa: A002
         super().__init__(id=id)
+        self.shapes = shapes
         self._model = Transcript()
         self._keys: list[SegmentKey] = []
         """Segment keys in the model's order."""
@@ -168,7 +169,7 @@ class TranscriptView(ScrollView, can_focus=True):
         return max(10, self.scrollable_content_region.width - LABEL_WIDTH)
 
     def _height(self, segment: TranscriptSegment) -> int:
-        return len(wrap(shown_text(segment), self._width or 80))
+        return len(wrap(shown_text(segment, self.shapes), self._width or 80))
 
     def _restart_from(self, index: int) -> None:
         starts, heights = self._starts, self._heights
@@ -198,7 +199,8 @@ class TranscriptView(ScrollView, can_focus=True):
         if not self._keys:
             if line == 0:
                 style = blank + self.get_component_rich_style("transcript--placeholder")
-                return Strip([Segment(PLACEHOLDER, style)]).extend_cell_length(width, blank)
+                text = PLACEHOLDER + self.shapes.ellipsis
+                return Strip([Segment(text, style)]).extend_cell_length(width, blank)
             return Strip.blank(width, blank)
         index = bisect_right(self._starts, line) - 1
         if index < 0 or line >= self._total():
@@ -228,16 +230,17 @@ class TranscriptView(ScrollView, can_focus=True):
             text_style += self.get_component_rich_style("transcript--interim", partial=True)
         width = LABEL_WIDTH + self._width
         prefix = speaker_prefix(segment)
+        mark = self.shapes.ellipsis
         strips = []
-        for row, text in enumerate(wrap(shown_text(segment), self._width)):
+        for row, text in enumerate(wrap(shown_text(segment, self.shapes), self._width)):
             label = segment.role.label if row == 0 else ""
             cells = [Segment(label.ljust(LABEL_WIDTH), label_style)]
             if row == 0 and prefix and text.startswith(prefix.rstrip()):
                 cells.append(Segment(text[: len(prefix)], text_style + _DIM))
                 text = text[len(prefix) :]
-            if not segment.final and text.endswith(INTERIM_MARK.strip()):
-                cells.append(Segment(text[: -len(INTERIM_MARK.strip())], text_style))
-                cells.append(Segment(INTERIM_MARK.strip(), text_style + _DIM))
+            if not segment.final and text.endswith(mark):
+                cells.append(Segment(text[: -len(mark)], text_style))
+                cells.append(Segment(mark, text_style + _DIM))
             else:
                 cells.append(Segment(text, text_style))
             strips.append(Strip(cells).extend_cell_length(width, text_style))
@@ -249,8 +252,8 @@ def speaker_prefix(segment: TranscriptSegment) -> str:
     return f"({segment.speaker}) " if segment.role is Role.OTHER else ""
 
 
-def shown_text(segment: TranscriptSegment) -> str:
-    mark = "" if segment.final else INTERIM_MARK
+def shown_text(segment: TranscriptSegment, shapes: Glyphs = UNICODE) -> str:
+    mark = "" if segment.final else f" {shapes.ellipsis}"
     return f"{speaker_prefix(segment)}{segment.text}{mark}"
 
 
