@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from livekit import rtc
 
@@ -30,15 +31,35 @@ async def join_room(
     room = rtc.Room()
     prepare(room)
     options = rtc.RoomOptions(auto_subscribe=True, connect_timeout=connect_timeout)
+    # Never cancel a connect in flight: livekit 1.2's FFI then kills its own process
+    # (SIGTERM, "timed out waiting for ReadyForRoomEventRequest", python-sdks #784/#813).
+    # On our deadline the join is left to finish in the background, then disconnected.
+    connecting = asyncio.ensure_future(room.connect(grant.url, grant.token.reveal(), options))
     try:
-        await asyncio.wait_for(
-            room.connect(grant.url, grant.token.reveal(), options), timeout=connect_timeout
-        )
+        await asyncio.wait_for(asyncio.shield(connecting), timeout=connect_timeout + 1)
     except (TimeoutError, rtc.ConnectError, OSError) as exc:
-        with contextlib.suppress(Exception):
-            await room.disconnect()
+        _abandon(room, connecting)
         raise RoomConnectError(connect_failure(exc, grant, connect_timeout)) from None
+    except asyncio.CancelledError:
+        _abandon(room, connecting)
+        raise
     return room
+
+
+def _abandon(room: rtc.Room, connecting: asyncio.Future[None]) -> None:
+    """Let a join we no longer want finish, then leave whatever it made."""
+
+    def leave(done: asyncio.Future[None]) -> None:
+        if not done.cancelled():
+            done.exception()  # seen, so asyncio does not report it as never retrieved
+            asyncio.ensure_future(_quietly(room.disconnect()))
+
+    connecting.add_done_callback(leave)
+
+
+async def _quietly(step: Coroutine[Any, Any, None]) -> None:
+    with contextlib.suppress(Exception):
+        await step
 
 
 def connect_failure(exc: BaseException, grant: ListenerGrant, connect_timeout: float) -> str:
