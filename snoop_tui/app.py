@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 from textual.app import App, SystemCommand
@@ -24,6 +25,7 @@ from snoop_tui.link import CallLink
 from snoop_tui.screens.board import BoardScreen
 from snoop_tui.screens.panel import PanelScreen
 from snoop_tui.terminal_caps import glyphs, sixteen_colours
+from snoop_tui.widgets.transcript_pane import TranscriptOptions
 
 Link = TypeVar("Link", bound=CallLink)
 
@@ -46,6 +48,7 @@ class SnoopApp(App[None], Generic[Link]):
         board: BoardScreen | None = None,
         open_call: Callable[[str], Link] | None = None,
         handle_signals: bool = False,
+        options: TranscriptOptions | None = None,
     ) -> None:
         few_colours = sixteen_colours()
         super().__init__(ansi_color=few_colours)
@@ -58,10 +61,12 @@ class SnoopApp(App[None], Generic[Link]):
         """End as Stop does on SIGTERM and SIGHUP (a closed terminal): only when run for real."""
         self.failure: SnoopError | None = None
         self.board = board
+        self.options = options or TranscriptOptions()
+        """Alerts, bell and saving, for every panel this app opens."""
         self._open_call = open_call
         self._panel: PanelScreen | None = None
         if conversation_id is not None and call is not None:
-            self._panel = PanelScreen(conversation_id, call, self.shapes)
+            self._panel = PanelScreen(conversation_id, call, self.shapes, self.options)
         elif board is None or open_call is None:
             raise ValueError("a conversation and its call, or a board and a way to open calls")
 
@@ -118,13 +123,21 @@ class SnoopApp(App[None], Generic[Link]):
     async def action_leave(self) -> None:
         """Ctrl+C or a signal: leave any call on screen, then close the app."""
         if isinstance(self.screen, PanelScreen):
+            self.screen.save_if_asked()
             await self.screen.call.stop()
         self.exit(return_code=0)
+
+    @property
+    def saved(self) -> list[Path]:
+        """Transcripts saved as panels closed (`--save`), for the CLI to name."""
+        panel = self._panel
+        return list(panel.saved) if panel is not None and panel.saved else []
 
     def on_board_screen_open(self, message: BoardScreen.Open) -> None:
         assert self._open_call is not None
         conversation_id = message.conversation_id
-        self._panel = PanelScreen(conversation_id, self._open_call(conversation_id), self.shapes)
+        call = self._open_call(conversation_id)
+        self._panel = PanelScreen(conversation_id, call, self.shapes, self.options)
         self.push_screen(self._panel, self._back_on_board)
 
     def on_board_screen_unavailable(self, message: BoardScreen.Unavailable) -> None:

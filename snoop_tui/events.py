@@ -8,6 +8,7 @@ tests, benchmarks and the snapshot harness consume or produce them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from snoop_tui.errors import SnoopError
@@ -98,6 +99,36 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class HistoryLine:
+    """One turn said before the observer joined, as the platform's transcript has it.
+
+    The text is already made safe to show (`clean_text`) and cut to a bounded length."""
+
+    role: Role
+    text: str
+    at: datetime | None = None
+    """When it was said (UTC), if the platform said."""
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the platform knows of the call beyond the room: when it began, what was said.
+
+    Fetched in the background once the listener token is granted, so it may arrive
+    before or after LIVE (and again after a call process is replaced: the latest wins).
+    A platform that does not share the transcript with this credential, or that fails
+    to answer, gives `history_available=False` and no lines."""
+
+    started_at: datetime | None
+    """The conversation's `created_at` (UTC): the zero of "time into the call"."""
+    history: tuple[HistoryLine, ...] = ()
+    """Oldest first, at most `history.MAX_HISTORY_LINES` of the most recent."""
+    history_available: bool = False
+    history_omitted: int = 0
+    """Older lines left out to keep the context within its bounds (0 almost always)."""
+
+
+@dataclass(frozen=True)
 class CallFailed:
     """The call could not be started; the panel closes with the error's exit code."""
 
@@ -105,7 +136,7 @@ class CallFailed:
 
 
 SessionEvent = StateChanged | TranscriptUpdated | SpeakersChanged | AudioChanged
-CallEvent = SessionEvent | RoomAssigned | Notice | Health | CallFailed
+CallEvent = SessionEvent | RoomAssigned | Notice | Health | CallFailed | CallContext
 
 
 def supersedes(newer: CallEvent, older: CallEvent) -> bool:

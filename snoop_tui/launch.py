@@ -17,6 +17,7 @@ from snoop_tui.settings import Settings
 
 if TYPE_CHECKING:
     from snoop_tui.app import SnoopApp
+    from snoop_tui.widgets.transcript_pane import TranscriptOptions
 
 
 def make_app(
@@ -41,7 +42,22 @@ def make_app(
     call.launch()  # it imports LiveKit, gets the token and joins while Textual loads
     from snoop_tui.app import SnoopApp
 
-    return SnoopApp(conversation_id, call, handle_signals=handle_signals)
+    return SnoopApp(
+        conversation_id, call, handle_signals=handle_signals, options=transcript_options(settings)
+    )
+
+
+def transcript_options(settings: Settings) -> TranscriptOptions:
+    """Alerts and bell; with `--save` (or `save_dir`), the transcript is also saved
+    whenever a panel closes, whatever ends it."""
+    from snoop_tui.widgets.transcript_pane import TranscriptOptions
+
+    return TranscriptOptions(
+        alerts=settings.alerts,
+        bell=settings.bell,
+        save_dir=settings.save_dir,
+        save_on_close=settings.save_dir is not None,
+    )
 
 
 def make_board_app(
@@ -67,4 +83,9 @@ def make_board_app(
         refresh_seconds=settings.board_refresh,
         close=platform.aclose,
     )
-    return SnoopApp(board=board, open_call=open_call, handle_signals=handle_signals)
+    return SnoopApp(
+        board=board,
+        open_call=open_call,
+        handle_signals=handle_signals,
+        options=transcript_options(settings),
+    )

@@ -13,6 +13,7 @@ import ctypes.util
 import logging
 import os
 import signal
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -31,3 +32,25 @@ def die_with_parent(expected_parent: int, sig: int = signal.SIGTERM) -> bool:
     except (OSError, AttributeError):  # not Linux: the command pipe still tells us
         log.info("no parent-death signal on this system; relying on the command pipe")
     return os.getppid() == expected_parent
+
+
+def die_with_starter(sig: int = signal.SIGTERM) -> Callable[[], None]:
+    """A `preexec_fn` by which the child gets `sig` when this process dies, SIGKILL included.
+
+    prctl(PR_SET_PDEATHSIG) runs in the child between fork and exec and survives the
+    exec, so it works for any program (livekit-server is a Go binary). Linux counts the
+    *thread* that started the child as its parent: start children from a thread that
+    lives as long as they should. A child whose starter died before the request took
+    effect exits at once. Elsewhere than Linux this does nothing."""
+    starter = os.getpid()
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not after fork
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def request() -> None:  # in the child: no allocation-heavy work, no locks
+        prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)
+        if os.getppid() != starter:
+            os._exit(1)
+
+    return request

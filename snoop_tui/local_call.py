@@ -1,8 +1,10 @@
-"""A call run in this process: listener token, hidden join, status watch.
+"""A call run in this process: listener token, hidden join, status watch, call context.
 
 The `CallLink` the panel uses today. It owns the platform client and the listener
 session for one conversation and turns their results and failures into events,
-so the panel only ever sees `CallEvent`s.
+so the panel only ever sees `CallEvent`s. Once the token is granted, the call's
+context (its start, what was said before we joined) is fetched beside the join,
+never in its way.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 
 from snoop_tui.call_status import DEFAULT_INTERVAL, watch_until_terminal
 from snoop_tui.errors import AudioUnavailable, SnoopError
-from snoop_tui.events import AudioChanged, CallEvent, CallFailed, RoomAssigned
+from snoop_tui.events import AudioChanged, CallContext, CallEvent, CallFailed, RoomAssigned
 from snoop_tui.link import EventSink, next_focus
 from snoop_tui.platform import PlatformClient
 from snoop_tui.session import ListenerSession
@@ -47,6 +49,7 @@ class InProcessCall:
         self._status_interval = status_interval
         self._on_event: EventSink | None = None
         self._status_task: asyncio.Task[None] | None = None
+        self._context_task: asyncio.Task[None] | None = None
         self._stopped = False
         self._stopping: asyncio.Future[None] | None = None
         self._health_task: asyncio.Task[None] | None = None
@@ -59,6 +62,8 @@ class InProcessCall:
         try:
             grant = await platform.listener_token(self.conversation_id)
             self._emit(RoomAssigned(grant.room_name))
+            if not self._stopped:
+                self._context_task = asyncio.create_task(self._fetch_context())
             self.session = ListenerSession(
                 grant,
                 on_event=self._emit,
@@ -70,12 +75,31 @@ class InProcessCall:
             await self.session.connect()
             self._joined_ms = (time.monotonic() - asked) * 1000.0
         except SnoopError as error:
+            if self._context_task is not None:
+                self._context_task.cancel()
             self._emit(CallFailed(error))
             return
         if self._stopped:  # Stop was pressed while joining: leave at once
             await self.session.stop()
             return
         self._status_task = asyncio.create_task(self._watch_status())
+
+    async def _fetch_context(self) -> None:
+        """Report the call's start and its transcript so far; without them on any failure."""
+        try:
+            detail = await self._platform.conversation_detail(self.conversation_id)
+        except Exception as error:  # the call goes on without its history
+            log.info("could not fetch the call's history: %s", error)
+            self._emit(CallContext(started_at=None, history=(), history_available=False))
+            return
+        self._emit(
+            CallContext(
+                started_at=detail.started_at,
+                history=detail.history,
+                history_available=detail.history_available,
+                history_omitted=detail.history_omitted,
+            )
+        )
 
     async def _watch_status(self) -> None:
         """End the call when the platform says the conversation is over."""
@@ -134,6 +158,8 @@ class InProcessCall:
     async def _leave(self) -> None:
         if self._health_task is not None:
             self._health_task.cancel()
+        if self._context_task is not None:
+            self._context_task.cancel()
         if self._status_task is not None:
             self._status_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -32,6 +33,8 @@ from snoop_tui.errors import (
     PlatformUnreachable,
     Unauthorized,
 )
+from snoop_tui.events import HistoryLine
+from snoop_tui.history import read_history
 from snoop_tui.settings import Secret, Settings, validate_conversation_id
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,8 @@ LIST_DEADLINE = 30.0
 """Seconds for a whole listing, all statuses and pages (each request has its own bound)."""
 MAX_LIST_BODY_BYTES = 4 * 1024 * 1024
 """A listing page of 100 conversations is tens of kilobytes; read no more than this."""
+MAX_CONVERSATION_BODY_BYTES = 4 * 1024 * 1024
+"""One conversation may carry its transcript so far: a long call's is a few hundred KB."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,19 @@ class Conversation:
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+@dataclass(frozen=True)
+class ConversationDetail:
+    """One conversation with what the platform shares of its past: start and transcript."""
+
+    conversation: Conversation
+    started_at: datetime | None
+    """`created_at`, in UTC."""
+    history: tuple[HistoryLine, ...] = ()
+    history_available: bool = False
+    """The answer carried a transcript we could read (the role allows it, the shape is known)."""
+    history_omitted: int = 0
 
 
 class PlatformClient:
@@ -121,12 +139,31 @@ class PlatformClient:
         """Ask for a subscribe-only, hidden token for the call's LiveKit room."""
         path = _conversation_path(self._settings.listener_token_path, conversation_id)
         body = await self._request("POST", path, conversation_id, json={})
-        return _parse_listener_grant(body)
+        with self._documented_answer():
+            return _parse_listener_grant(body)
 
     async def conversation(self, conversation_id: str) -> Conversation:
+        return _parse_conversation(await self._conversation_body(conversation_id))
+
+    async def conversation_detail(self, conversation_id: str) -> ConversationDetail:
+        """The conversation, its start and the transcript so far (when the role allows).
+
+        An absent or unreadable transcript is no error: `history_available` is False."""
+        body = await self._conversation_body(conversation_id)
+        history = read_history(body)
+        return ConversationDetail(
+            conversation=_parse_conversation(body),
+            started_at=history.started_at,
+            history=history.lines,
+            history_available=history.available,
+            history_omitted=history.omitted,
+        )
+
+    async def _conversation_body(self, conversation_id: str) -> Mapping[str, Any]:
         path = _conversation_path(self._settings.conversation_path, conversation_id)
-        body = await self._request("GET", path, conversation_id)
-        return _parse_conversation(body)
+        return await self._request(
+            "GET", path, conversation_id, max_body=MAX_CONVERSATION_BODY_BYTES
+        )
 
     async def list_live_conversations(
         self,
@@ -176,7 +213,8 @@ class PlatformClient:
                 params=params,
                 max_body=MAX_LIST_BODY_BYTES,
             )
-            items = _decode_json_array(reply.body, reply.content_type)
+            with self._documented_answer():
+                items = _decode_json_array(reply.body, reply.content_type)
             for item in items:
                 summary = parse_summary(item)
                 if summary is None:
@@ -194,12 +232,36 @@ class PlatformClient:
         return found
 
     async def _request(
-        self, method: str, path: str, conversation_id: str, json: Any = None
+        self,
+        method: str,
+        path: str,
+        conversation_id: str,
+        json: Any = None,
+        max_body: int = MAX_BODY_BYTES,
     ) -> Mapping[str, Any]:
         reply = await self._exchange(
-            method, path, lambda status: _status_error(status, conversation_id), json=json
+            method,
+            path,
+            lambda status: _status_error(status, conversation_id),
+            json=json,
+            max_body=max_body,
         )
-        return _decode_json_object(reply.body, reply.content_type)
+        with self._documented_answer():
+            return _decode_json_object(reply.body, reply.content_type)
+
+    @contextlib.contextmanager
+    def _documented_answer(self) -> Iterator[None]:
+        """An answer that is not the documented JSON: most likely not the platform at all."""
+        try:
+            yield
+        except BadPlatformResponse as error:
+            raise BadPlatformResponse(f"{error.message} {self._not_the_api()}") from None
+
+    def _not_the_api(self) -> str:
+        return (
+            f"{self._settings.api_url} does not look like the AnyReach platform API "
+            "(check ANYREACH_API_URL)."
+        )
 
     async def _exchange(
         self,
@@ -223,6 +285,11 @@ class PlatformClient:
             else:
                 if reply.status < 400:
                     return reply
+                if _is_a_plain_web_server(reply):
+                    raise BadPlatformResponse(
+                        f"The platform answered {reply.status} with a page, not JSON. "
+                        f"{self._not_the_api()}"
+                    )
                 error = error_for(reply.status)
                 if attempt >= self._retries or not (reply.status == 429 or reply.status >= 500):
                     raise error
@@ -325,6 +392,23 @@ def _retry_after(headers: httpx.Headers, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+WEB_SERVER_STATUSES = frozenset({404, 405, 501})
+"""How a plain web server answers an API path or a POST it does not serve."""
+
+
+def _is_a_plain_web_server(reply: _Reply) -> bool:
+    """The platform answers its errors in JSON (`{"detail": ...}`), never with a page."""
+    if reply.status not in WEB_SERVER_STATUSES or not reply.body.strip():
+        return False
+    if "html" in reply.content_type.lower():
+        return True
+    try:
+        json.loads(reply.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return True
+    return False
+
+
 def _status_error(status: int, conversation_id: str) -> PlatformError:
     if status == 401:
         return Unauthorized(
@@ -362,15 +446,12 @@ def _decode_json_object(raw: bytes, content_type: str = "") -> Mapping[str, Any]
 def _decode_json(raw: bytes, content_type: str) -> Any:
     if "html" in content_type.lower():
         raise BadPlatformResponse(
-            "The platform's answer was not JSON but a web page (a login page or proxy?). "
-            "Check ANYREACH_API_URL points at the API."
+            "The platform's answer was not JSON but a web page (a login page or proxy?)."
         )
     try:
         body = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise BadPlatformResponse(
-            "The platform's answer was not JSON. Check ANYREACH_API_URL points at the API."
-        ) from None
+        raise BadPlatformResponse("The platform's answer was not JSON.") from None
     return body
 
 

@@ -1,11 +1,13 @@
 """The pipe protocol between the UI process and a call process: JSON lines, versioned.
 
-Events go up (state, transcript segments, speakers, audio, room, failure, notes);
+Events go up (state, transcript segments, speakers, audio, room, the call's context
+from the platform, failure, notes);
 commands go down (start, listen, mute, focus, volume, stop). Each line is one JSON
 object with the protocol version `v` and a `type`. A reader never trusts the other
 side: a line that is not JSON, of an unknown type, of a newer version, or with a
 missing or mistyped field is reported as a `ProtocolError` for the caller to log
-and skip, never a crash.
+and skip, never a crash. A call's context (`CallContext`) is the one event that can
+outgrow a line: its oldest history lines are left out (and counted) until it fits.
 
     {"v": 1, "type": "state", "state": "live", "reason": null}
     {"v": 1, "type": "listen"}
@@ -16,16 +18,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Any
 
 from snoop_tui import errors
 from snoop_tui.errors import SnoopError
 from snoop_tui.events import (
     AudioChanged,
+    CallContext,
     CallEvent,
     CallFailed,
     CallState,
     Health,
+    HistoryLine,
     Notice,
     RoomAssigned,
     SpeakersChanged,
@@ -146,12 +151,45 @@ def _event_fields(event: CallEvent) -> dict[str, Any]:
                 for t in event.tracks
             ],
         }
+    if isinstance(event, CallContext):
+        return _context_fields(event)
     error = event.error
     return {
         "type": "failed",
         "error": type(error).__name__,
         "message": error.message,
         "exit_code": error.exit_code,
+    }
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def _history_item(line: HistoryLine) -> dict[str, Any]:
+    return {"role": line.role.value, "text": line.text, "at": _time(line.at)}
+
+
+def _context_fields(event: CallContext) -> dict[str, Any]:
+    """The context, its oldest history lines left out (and counted) if it would not fit."""
+    items = [_history_item(line) for line in event.history]
+    sizes = [len(json.dumps(item, ensure_ascii=False).encode()) + 2 for item in items]
+    head: dict[str, Any] = {
+        "type": "context",
+        "started_at": _time(event.started_at),
+        "history_available": event.history_available,
+        "history_omitted": event.history_omitted + len(items),
+        "history": [],
+    }
+    budget = MAX_LINE_BYTES - len(json.dumps({"v": VERSION, **head}).encode()) - 64
+    kept = 0
+    while kept < len(items) and sizes[len(items) - 1 - kept] <= budget:
+        budget -= sizes[len(items) - 1 - kept]
+        kept += 1
+    return {
+        **head,
+        "history_omitted": event.history_omitted + len(items) - kept,
+        "history": items[len(items) - kept :],
     }
 
 
@@ -277,6 +315,12 @@ _EVENT_READERS: dict[str, Callable[[_Fields], CallEvent]] = {
         reconnects=int(f.number("reconnects")),
         tracks=tuple(_track_health(_Fields(_object(t))) for t in f.get("tracks", list)),
     ),
+    "context": lambda f: CallContext(
+        started_at=_optional_time(f, "started_at"),
+        history=tuple(_history_line(_Fields(_object(item))) for item in f.get("history", list)),
+        history_available=f.get("history_available", bool),
+        history_omitted=int(f.number("history_omitted")),
+    ),
     "failed": lambda f: CallFailed(
         _error(f.get("error", str), f.get("message", str), int(f.number("exit_code")))
     ),
@@ -302,6 +346,23 @@ def _track_health(fields: _Fields) -> TrackHealth:
         packets_received=int(fields.number("packets_received")),
         packets_lost=int(fields.number("packets_lost")),
         jitter_ms=fields.number("jitter_ms"),
+    )
+
+
+def _optional_time(fields: _Fields, name: str) -> datetime | None:
+    value = fields.get(name, str, optional=True)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ProtocolError(f"field {name!r} is not a time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _history_line(fields: _Fields) -> HistoryLine:
+    return HistoryLine(
+        role=fields.role("role"), text=fields.get("text", str), at=_optional_time(fields, "at")
     )
 
 
@@ -333,6 +394,13 @@ def _settings(given: _Fields) -> Settings:
             values["credential"] = Secret(credential) if credential is not None else None
         elif field.type in ("float", float):
             values[field.name] = given.number(field.name)
+        elif field.type in ("bool", bool):
+            values[field.name] = given.get(field.name, bool)
+        elif field.type == "tuple[str, ...]":
+            items = given.get(field.name, list)
+            if not all(isinstance(item, str) for item in items):
+                raise ProtocolError(f"field {field.name!r} is not a list of strings")
+            values[field.name] = tuple(items)
         else:  # str, or str | None
             values[field.name] = given.get(field.name, str, optional="None" in str(field.type))
     return Settings(**values)

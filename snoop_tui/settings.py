@@ -8,6 +8,7 @@ must then be readable by its owner only, as ssh insists for its keys.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import stat
@@ -76,12 +77,19 @@ class Settings:
     """Path of the conversation endpoint."""
     conversations_path: str = "/core/conversations"
     """Path of the conversation listing (the live call board and `snoop-tui list`)."""
+    alerts: tuple[str, ...] = ()
+    """Phrases to flag when said (`alerts` in the config file, plus each `--alert`)."""
+    bell: bool = True
+    """Ring the terminal bell when an alert phrase is said (`bell`)."""
+    save_dir: str | None = None
+    """Where `s` saves a transcript: a directory, or a file name stem (`save_dir`, `--save`);
+    the current directory when unset."""
 
     def require_credential(self) -> Secret:
         if not self.credential:
             raise ConfigError(
                 "No API credential. Set ANYREACH_TOKEN (or ANYREACH_TOKEN_FILE), or put "
-                f"`token` in {default_config_path()} (readable by you only)."
+                f"`token` in {config_file_path()} (readable by you only)."
             )
         if self.credential.reveal().startswith("pat_") and not self.org:
             raise ConfigError(
@@ -94,6 +102,49 @@ def default_config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "snoop-tui" / "config.toml"
+
+
+def config_file_path(env: Mapping[str, str] | None = None) -> Path:
+    """The config file snoop-tui reads: `$ANYREACH_CONFIG`, else the default one."""
+    env = os.environ if env is None else env
+    named = env.get(ENV_PREFIX + "CONFIG")
+    return Path(named) if named else default_config_path(env)
+
+
+CONFIG_KEYS = (
+    "api_url",
+    "token",
+    "token_file",
+    "org",
+    "timeout",
+    "output_device",
+    "board_refresh",
+    "alerts",
+    "bell",
+    "save_dir",
+)
+"""Every key `load_settings` reads from the config file; any other is a mistake."""
+
+
+def config_file_warnings(
+    env: Mapping[str, str] | None = None, config_path: Path | None = None
+) -> list[str]:
+    """One line per key of the config file that snoop-tui does not read, naming the known
+    key nearest to it: a misspelt key would otherwise be ignored without a word."""
+    path = config_path or config_file_path(env)
+    try:
+        data = _load_config_file(path)
+    except ConfigError:
+        return []  # load_settings says what is wrong with the file itself
+    warnings = []
+    for key in data:
+        if key not in CONFIG_KEYS:
+            near = difflib.get_close_matches(key, CONFIG_KEYS, n=1, cutoff=0.6)
+            hint = f" (did you mean `{near[0]}`?)" if near else ""
+            warnings.append(
+                f"The config file {path} has an unknown key `{key}`{hint}; it is ignored."
+            )
+    return warnings
 
 
 def _read_private_file(path: Path, what: str) -> str:
@@ -153,10 +204,7 @@ def load_settings(
 ) -> Settings:
     """Build Settings: `overrides` (the CLI flags) win over env, env over the file."""
     env = os.environ if env is None else env
-    path = config_path or (
-        Path(env[ENV_PREFIX + "CONFIG"]) if env.get(ENV_PREFIX + "CONFIG") else None
-    )
-    path = path or default_config_path(env)
+    path = config_path or config_file_path(env)
     file_data = _load_config_file(path)
 
     settings = Settings()
@@ -171,6 +219,7 @@ def load_settings(
         "request_timeout": file_data.get("timeout", settings.request_timeout),
         "output_device": file_data.get("output_device"),
         "board_refresh": file_data.get("board_refresh", settings.board_refresh),
+        "save_dir": file_data.get("save_dir"),
     }
     for key, env_key in (("api_url", "API_URL"), ("org", "ORG"), ("request_timeout", "TIMEOUT")):
         if env.get(ENV_PREFIX + env_key):
@@ -192,6 +241,14 @@ def load_settings(
     if not 1 <= refresh <= 300:
         raise ConfigError("The board's refresh must be between 1 and 300 seconds.")
     device = values["output_device"]
+    alerts = _alert_phrases(file_data.get("alerts", []), "`alerts` in the config file")
+    alerts += _alert_phrases((overrides or {}).get("alerts") or [], "--alert")
+    bell = file_data.get("bell", True)
+    if not isinstance(bell, bool):
+        raise ConfigError("`bell` in the config file must be true or false.")
+    save_dir = values.get("save_dir")
+    if save_dir is not None and (not isinstance(save_dir, str) or not save_dir.strip()):
+        raise ConfigError('`save_dir` must be a directory name, e.g. save_dir = "~/calls".')
     return replace(
         settings,
         api_url=_validate_api_url(str(values["api_url"])),
@@ -200,7 +257,29 @@ def load_settings(
         request_timeout=timeout,
         output_device=str(device) if device not in (None, "") else None,
         board_refresh=refresh,
+        alerts=alerts,
+        bell=bell,
+        save_dir=str(Path(save_dir).expanduser()) if save_dir is not None else None,
     )
+
+
+MAX_ALERT_CHARS = 200
+
+
+def _alert_phrases(given: object, where: str) -> tuple[str, ...]:
+    """Alert phrases from the config file or the flags: a list of strings, blanks skipped."""
+    if not isinstance(given, (list, tuple)) or not all(isinstance(p, str) for p in given):
+        raise ConfigError(
+            f'{where} must be a list of phrases, e.g. alerts = ["cancel my account", "lawyer"].'
+        )
+    phrases = tuple(" ".join(p.split()) for p in given if p.strip())
+    for phrase in phrases:
+        if len(phrase) > MAX_ALERT_CHARS:
+            raise ConfigError(
+                f"The alert phrase {phrase[:40]!r}… in {where} is over "
+                f"{MAX_ALERT_CHARS} characters."
+            )
+    return phrases
 
 
 _CONVERSATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")

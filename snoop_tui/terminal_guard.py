@@ -20,6 +20,8 @@ import termios
 from collections.abc import Sequence
 from typing import Any
 
+from snoop_tui.lifeline import die_with_starter
+
 PANEL_PROCESS_ENV = "SNOOP_TUI_PANEL_PROCESS"
 """Set in the panel's own process, so it runs the panel rather than another guard."""
 
@@ -77,7 +79,8 @@ def run_guarded(argv: Sequence[str], log_file: str | None, known_codes: set[int]
         with contextlib.suppress(termios.error):
             saved = termios.tcgetattr(fd)
     env = {**os.environ, PANEL_PROCESS_ENV: "1"}
-    child = subprocess.Popen(list(argv), env=env)
+    # The panel ends as Stop does if snoop-tui itself is killed (SIGKILL included).
+    child = subprocess.Popen(list(argv), env=env, preexec_fn=die_with_starter(signal.SIGTERM))
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):

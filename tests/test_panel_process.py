@@ -124,3 +124,18 @@ async def test_the_panel_ends_as_stop_does_on_a_signal_or_x(
             assert term.modes()[3] & termios.ECHO
         finally:
             term.close()
+
+
+async def test_a_killed_snoop_tui_takes_its_panel_and_call_with_it(
+    platform_api: Any, livekit_server: Any, new_conversation: tuple[str, str]
+) -> None:
+    async with running_call(livekit_server, new_conversation, end_by_agent_leaving=False) as live:
+        term = Terminal(["watch", live.conversation_id], env(platform_api.base_url))
+        try:
+            panel, call = await live_panel(term)
+            os.kill(term.proc.pid, signal.SIGKILL)  # the guard: the panel is told to stop
+            await until(lambda: gone(panel), 5.0, "the panel to end")
+            await until(lambda: gone(call), 2.0, "the call process to exit")
+            assert not await observer_in(livekit_server, live.room_name)
+        finally:
+            term.close()

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from livekit import api, rtc
 
-from snoop_tui.demo.livekit_server import add_api_secret_option
+from snoop_tui.demo.livekit_server import add_api_secret_option, starter_alive
 
 Role = Literal["agent", "caller"]
 Kind = Literal["agent", "sip", "standard"]
@@ -553,7 +553,7 @@ async def _run_from_args(args: argparse.Namespace) -> None:
     if args.end_after is not None:
         helpers.append(asyncio.create_task(_end_after(call, gate, args.end_after)))
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, call.request_stop)
     runner = asyncio.create_task(call.run())
     started = asyncio.create_task(call.started.wait())
@@ -617,6 +617,8 @@ def main(argv: list[str] | None = None) -> int:
         help="the agent leaves SECONDS after joining, which ends the call",
     )
     args = parser.parse_args(argv)
+    if not starter_alive():  # the stack that started us is gone: nobody to talk to
+        return 1
     asyncio.run(_run_from_args(args))
     return 0
 

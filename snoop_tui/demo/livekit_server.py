@@ -2,11 +2,17 @@
 
 The server binds only the loopback interface: HTTP/WebSocket on one free TCP port, media
 on a small free UDP range, and no RTC TCP port (it would otherwise bind every interface).
+
+Every process the demo starts dies with the process that started it, SIGKILL included
+(`die_with_starter`), and keeps its files in a temp folder under `$SNOOP_DEMO_TMPDIR`
+when that is set: `snoop-tui demo` sets it to a folder of its own and removes that
+folder when the panel ends, however it ends.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -17,8 +23,11 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+
+from snoop_tui.lifeline import die_with_parent, die_with_starter
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BINARY_ENV = "SNOOP_LIVEKIT_SERVER"
@@ -32,6 +41,64 @@ class LiveKitServerError(RuntimeError):
 
 SECRET_ENV = "LIVEKIT_API_SECRET"
 """How the local stack hands the LiveKit API secret to its child processes."""
+
+STARTER_ENV = "SNOOP_DEMO_STARTER"
+"""The pid of the process that started a demo child: a Python child checks it is alive."""
+
+TMPDIR_ENV = "SNOOP_DEMO_TMPDIR"
+"""Where the demo's processes make their temp folders (the system's temp dir if unset)."""
+
+
+def starter_alive() -> bool:
+    """In a Python child: ask for SIGTERM when the starter dies; False if it is gone already.
+
+    The same request as `die_with_starter`, made again by the child itself, for children
+    started some other way (by hand, with `STARTER_ENV` set)."""
+    starter = os.environ.get(STARTER_ENV, "")
+    return not starter.isdigit() or die_with_parent(int(starter))
+
+
+def demo_tempdir(prefix: str) -> tempfile.TemporaryDirectory[str]:
+    """A temp folder for one demo process, under `$SNOOP_DEMO_TMPDIR` when it is set."""
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=os.environ.get(TMPDIR_ENV) or None)
+
+
+RUN_TMPDIR_PREFIX = "snoop-tui-demo-"
+
+
+@contextlib.contextmanager
+def demo_tmpdir_for_children() -> Iterator[Path]:
+    """A folder for the temp folders of the processes started inside the block (by way of
+    `TMPDIR_ENV`), removed at its end however they ended: the guard of `snoop-tui demo`."""
+    path = Path(tempfile.mkdtemp(prefix=RUN_TMPDIR_PREFIX))
+    before = os.environ.get(TMPDIR_ENV)
+    os.environ[TMPDIR_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if before is None:
+            os.environ.pop(TMPDIR_ENV, None)
+        else:
+            os.environ[TMPDIR_ENV] = before
+        remove_demo_tmpdir(path)
+
+
+def remove_orphaned_tmpdir() -> None:
+    """The folder `demo_tmpdir_for_children` made (`TMPDIR_ENV`), removed by the process
+    it was made for when its maker was killed before it could."""
+    named = os.environ.get(TMPDIR_ENV)
+    if named and Path(named).name.startswith(RUN_TMPDIR_PREFIX):
+        remove_demo_tmpdir(Path(named))
+
+
+def remove_demo_tmpdir(path: Path, timeout: float = 5.0) -> None:
+    """Remove `path` and all in it, trying again while dying children still write there.
+    Only for a folder this process made itself."""
+    deadline = time.monotonic() + timeout
+    shutil.rmtree(path, ignore_errors=True)
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def add_api_secret_option(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +118,10 @@ def find_livekit_server() -> Path:
         path = Path(from_env)
         if path.is_file() and os.access(path, os.X_OK):
             return path
-        raise LiveKitServerError(f"{BINARY_ENV}={from_env} is not an executable file.")
+        raise LiveKitServerError(
+            f"{BINARY_ENV}={from_env} is not an executable file; point it at a livekit-server "
+            "binary (scripts/setup builds one into .tools/bin)."
+        )
     local = REPO_ROOT / ".tools" / "bin" / "livekit-server"
     if local.is_file() and os.access(local, os.X_OK):
         return local
@@ -59,9 +129,20 @@ def find_livekit_server() -> Path:
     if on_path:
         return Path(on_path)
     raise LiveKitServerError(
-        "livekit-server was not found. Run scripts/setup to build it into .tools/bin, "
-        f"or point {BINARY_ENV} at a livekit-server binary."
+        "The demo needs livekit-server, which was not found: in a snoop-tui checkout, "
+        f"scripts/setup builds it (a few minutes; needs Go), or set {BINARY_ENV}="
+        "/path/to/livekit-server."
     )
+
+
+def last_words(log_path: Path) -> str:
+    """The last line a process logged: its temp folder, log and all, goes when the demo ends,
+    so a failure quotes it rather than pointing at it."""
+    try:
+        lines = log_path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        lines = []
+    return lines[-1][:300] if lines else "it logged nothing"
 
 
 def free_tcp_port() -> int:
@@ -189,7 +270,7 @@ class LocalLiveKitServer:
             return self
         binary = self._binary or find_livekit_server()
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="snoop-livekit-")
+            self._tmp = demo_tempdir("snoop-livekit-")
         if self._http_port is None or self._udp_range is None:
             self._http_port = free_tcp_port()
             self._udp_range = free_udp_range()
@@ -205,6 +286,8 @@ class LocalLiveKitServer:
                 stderr=subprocess.STDOUT,
                 cwd=self.workdir,
                 start_new_session=True,  # a Ctrl-C in the terminal is ours to pass on
+                # SIGTERM would make it wait 5 s for participants first; it keeps nothing.
+                preexec_fn=die_with_starter(signal.SIGKILL),
             )
         self._wait_until_answering()
         return self
@@ -214,16 +297,16 @@ class LocalLiveKitServer:
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 raise LiveKitServerError(
-                    f"livekit-server exited with code {self._process.returncode}; "
-                    f"see {self.log_path}"
+                    f"livekit-server exited with code {self._process.returncode}: "
+                    f"{last_words(self.log_path)}"
                 )
             if _answers(self.http_url):
                 return
             time.sleep(0.05)
         self.stop(cleanup=False)
         raise LiveKitServerError(
-            f"livekit-server did not answer within {self._startup_timeout:.0f}s; "
-            f"see {self.log_path}"
+            f"livekit-server did not answer within {self._startup_timeout:.0f}s: "
+            f"{last_words(self.log_path)}"
         )
 
     def stop(self, *, cleanup: bool = True) -> None:

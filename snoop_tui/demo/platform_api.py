@@ -1,10 +1,11 @@
 """A local AnyReach platform API on 127.0.0.1 that mints real LiveKit listener tokens.
 
 It answers exactly what the platform documents (listener token, one conversation, a list
-of conversations, and their errors), plus a local-only `/_local` admin surface that the
-demo and the tests use to create conversations, end them and count calls. Credentials
-and tokens are never logged. (The tests extend `make_app` with fault injection; the
-demo serves only the documented behaviour.)
+of conversations, and their errors; one conversation carries its transcript so far
+under `conversation` for a credential whose role may read it), plus a local-only
+`/_local` admin surface that the demo and the tests use to create conversations, end
+them and count calls. Credentials and tokens are never logged. (The tests extend
+`make_app` with fault injection; the demo serves only the documented behaviour.)
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from livekit import api
 
-from snoop_tui.demo.livekit_server import add_api_secret_option
+from snoop_tui.demo.livekit_server import add_api_secret_option, starter_alive
 
 ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
 LISTENABLE_STATUSES = frozenset({"triggered", "ringing", "in_progress"})
@@ -97,10 +98,15 @@ class Conversation:
     duration: int = 0
     created_at: str = field(default_factory=_now)
     updated_at: str = field(default_factory=_now)
+    transcript: Any = None
+    """The transcript so far, any JSON (its shape is not documented); None: not shared."""
 
-    def to_public_json(self, *, sensitive: bool = True) -> dict[str, Any]:
+    def to_public_json(
+        self, *, sensitive: bool = True, with_transcript: bool = False
+    ) -> dict[str, Any]:
         """The documented shape, without the local-only fields (nor, unless `sensitive`,
-        the fields a read-only role does not see)."""
+        the fields a read-only role does not see); `with_transcript` adds the transcript
+        under `conversation`, as the platform's answer for one conversation does."""
         body = {
             "id": self.id,
             "agent": {"id": self.agent_id, "name": self.agent_name},
@@ -116,6 +122,8 @@ class Conversation:
         if not sensitive:
             for name in SENSITIVE_LISTED_FIELDS:
                 del body[name]
+        if with_transcript and sensitive and self.transcript is not None:
+            body["conversation"] = {"transcript": self.transcript}
         return body
 
     @property
@@ -259,10 +267,13 @@ async def listener_token(request: web.Request) -> web.Response:
 
 
 async def get_conversation(request: web.Request) -> web.Response:
+    """One conversation; its transcript only for a role that may read sensitive content."""
     conversation = _authorized_conversation(request, _READ_SCOPES)
     if isinstance(conversation, web.Response):
         return conversation
-    return web.json_response(conversation.to_public_json())
+    credential = _authenticate(request, request.app[STATE])
+    may_read = isinstance(credential, Credential) and bool(credential.scopes & _LISTEN_SCOPES)
+    return web.json_response(conversation.to_public_json(with_transcript=may_read))
 
 
 _EXACT_FILTERS = ("status", "direction", "channel", "agent_id")
@@ -494,7 +505,7 @@ async def _serve(args: argparse.Namespace, app_factory: AppFactory) -> None:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
     runner, base_url = await start_platform_api(state, port=args.port, app_factory=app_factory)
     try:
@@ -524,6 +535,8 @@ def main(
     parser.add_argument("--port-file", help="write the bound port to this file")
     parser.add_argument("--token-ttl", type=int, default=600, help="listener token TTL, seconds")
     args = parser.parse_args(argv)
+    if not starter_alive():  # the stack that started us is gone: nobody to serve
+        return 1
     asyncio.run(_serve(args, app_factory))
     return 0
 

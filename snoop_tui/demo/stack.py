@@ -10,6 +10,7 @@ call board: several agents, a call ringing then answered, one ending, one arrivi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -28,8 +29,15 @@ from typing import Any
 import httpx
 
 from snoop_tui.board_model import NO_AUDIO_CHANNELS
-from snoop_tui.demo.livekit_server import SECRET_ENV, LocalLiveKitServer
+from snoop_tui.demo.livekit_server import (
+    SECRET_ENV,
+    STARTER_ENV,
+    LocalLiveKitServer,
+    demo_tempdir,
+    last_words,
+)
 from snoop_tui.errors import ConfigError
+from snoop_tui.lifeline import die_with_starter
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +61,10 @@ def require_demo_extra() -> None:
 
 
 class ManagedProcess:
-    """A child process whose output goes to a log file and that is stopped by its pid."""
+    """A child process whose output goes to a log file and that is stopped by its pid.
+
+    It gets SIGTERM when the process that started it dies, however it dies (SIGKILL
+    included), and is told that process's pid to check for itself (`STARTER_ENV`)."""
 
     def __init__(
         self,
@@ -68,12 +79,13 @@ class ManagedProcess:
         with open(log_path, "ab") as log:
             self._process = subprocess.Popen(
                 argv,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, **(env or {}), STARTER_ENV: str(os.getpid())},
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # a Ctrl-C in the terminal is ours to pass on
+                preexec_fn=die_with_starter(),
             )
 
     @property
@@ -86,13 +98,18 @@ class ManagedProcess:
     def check_alive(self) -> None:
         code = self._process.poll()
         if code is not None:
-            raise StackError(f"{self.name} exited with code {code}; see {self.log_path}")
+            raise StackError(f"{self.name} exited with code {code}: {last_words(self.log_path)}")
+
+    def terminate(self) -> None:
+        """Ask it to end (SIGTERM) without waiting, so several can end side by side."""
+        with contextlib.suppress(ProcessLookupError):
+            self._process.send_signal(signal.SIGTERM)  # does nothing once it has exited
 
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM, wait, then SIGKILL: always this process and nothing else."""
         if self._process.poll() is not None:
             return
-        self._process.send_signal(signal.SIGTERM)
+        self.terminate()
         try:
             self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -148,7 +165,7 @@ def wait_for_port_file(process: ManagedProcess, port_file: Path) -> str:
         if port is not None:
             return f"http://127.0.0.1:{port}"
         time.sleep(0.02)
-    raise StackError(f"The platform API did not start; see {process.log_path}")
+    raise StackError(f"The platform API did not start: {last_words(process.log_path)}")
 
 
 async def wait_for_port_file_async(process: ManagedProcess, port_file: Path) -> str:
@@ -160,7 +177,7 @@ async def wait_for_port_file_async(process: ManagedProcess, port_file: Path) -> 
         if port is not None:
             return f"http://127.0.0.1:{port}"
         await asyncio.sleep(0.02)
-    raise StackError(f"The platform API did not start; see {process.log_path}")
+    raise StackError(f"The platform API did not start: {last_words(process.log_path)}")
 
 
 LISTENER_GRACE = 15.0
@@ -373,7 +390,7 @@ class LocalStack:
 
     async def __aenter__(self) -> LocalStack:
         require_demo_extra()
-        self._tmp = tempfile.TemporaryDirectory(prefix="snoop-demo-")
+        self._tmp = demo_tempdir("snoop-demo-")
         try:
             await self._start()
         except BaseException:
@@ -487,7 +504,7 @@ class LocalStack:
             if text in process.log_path.read_text(errors="replace"):
                 return
             await asyncio.sleep(0.05)
-        raise StackError(f"The {process.name} did not start; see {process.log_path}")
+        raise StackError(f"The {process.name} did not start: {last_words(process.log_path)}")
 
     async def __aexit__(
         self,
@@ -497,15 +514,20 @@ class LocalStack:
     ) -> None:
         for task in self._tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=1.0)
-        self.close()
+        try:
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=1.0)
+        finally:  # a second cancellation (a signal) must not skip the stopping
+            self.close()
 
     def close(self) -> None:
-        """Stop every process this stack started, newest first; safe to call twice."""
+        """Stop every process this stack started, all told at once, then waited for newest
+        first; safe to call twice."""
         for task in self._tasks:
             if not task.done():
                 task.cancel()
+        for process in self._processes:
+            process.terminate()
         while self._processes:
             self._processes.pop().stop()
         self.livekit.stop()

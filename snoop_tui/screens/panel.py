@@ -11,6 +11,7 @@ with the failure, if any: the app then closes, or goes back to the board.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -24,6 +25,7 @@ from textual.worker import Worker, WorkerState
 from snoop_tui.errors import SnoopError
 from snoop_tui.events import (
     AudioChanged,
+    CallContext,
     CallEvent,
     CallFailed,
     CallState,
@@ -49,7 +51,7 @@ from snoop_tui.widgets.status_lines import (
     PanelMessage,
     SafetyNotice,
 )
-from snoop_tui.widgets.transcript_view import TranscriptView
+from snoop_tui.widgets.transcript_pane import TranscriptOptions, TranscriptPane
 
 __all__ = ["NOTICE", "PanelScreen", "audio_notice"]
 
@@ -81,6 +83,15 @@ class PanelScreen(Screen[SnoopError | None]):
         Binding("minus", "volume(-1)", "Vol-", key_display="-", tooltip="Softer"),
         Binding("i", "toggle_health", "Health", tooltip="Show or hide the health readout"),
         Binding("question_mark,h,f1", "help", "Help", key_display="?", tooltip="This help"),
+        Binding("slash", "search", "Search", key_display="/", tooltip="Search the whole call"),
+        Binding("n", "find(1)", "Next match", show=False, tooltip="The next search match"),
+        Binding("N", "find(-1)", "Previous match", show=False, tooltip="The previous match"),
+        Binding("t", "times", "Times", show=False, tooltip="Time into the call, or clock time"),
+        Binding("a", "next_alert", "Next alert", show=False, tooltip="Go to the next alert"),
+        Binding("c", "copy", "Copy", show=False, tooltip="Copy the match, or the last line"),
+        Binding("s", "save", "Save", show=False, tooltip="Save the transcript (Markdown, JSON)"),
+        Binding("end", "live", "Live", show=False, tooltip="Back to the newest line"),
+        Binding("escape", "close_search", "Close search", show=False),
         Binding("q", "leave", "Stop", show=False),
     ]
     """Esc only ever closes what is open (the palette, help, search): never the call."""
@@ -95,12 +106,21 @@ class PanelScreen(Screen[SnoopError | None]):
     health: reactive[Health | None] = reactive(None)
     show_health: reactive[bool] = reactive(False)
 
-    def __init__(self, conversation_id: str, call: CallLink, shapes: Glyphs | None = None) -> None:
+    def __init__(
+        self,
+        conversation_id: str,
+        call: CallLink,
+        shapes: Glyphs | None = None,
+        options: TranscriptOptions | None = None,
+    ) -> None:
         super().__init__()
         self.conversation_id = conversation_id
         self.call = call
         self.shapes = shapes or glyphs()
-        self.transcript = TranscriptView(id="transcript", shapes=self.shapes)
+        self.pane = TranscriptPane(conversation_id, options, shapes=self.shapes, id="pane")
+        self.transcript = self.pane.view
+        self.saved: tuple[Path, Path] | None = None
+        """Where the transcript was saved when the panel closed (`--save`), if it was."""
         self._leaving = False
 
     def compose(self) -> ComposeResult:
@@ -116,7 +136,7 @@ class PanelScreen(Screen[SnoopError | None]):
         )
         yield HealthLine(id="health").data_bind(health=PanelScreen.health)
         yield PanelMessage(id="message").data_bind(text=PanelScreen.message)
-        yield self.transcript
+        yield self.pane
         yield CallControls(id="controls").data_bind(
             state=PanelScreen.call_state, listening=PanelScreen.listening
         )
@@ -124,6 +144,7 @@ class PanelScreen(Screen[SnoopError | None]):
 
     def on_mount(self) -> None:
         self.watch_show_health(self.show_health)
+        self.transcript.focus()  # PageUp, PageDown, Home and End scroll it
         self.start_call()
 
     @work(exclusive=True, group="call", exit_on_error=False)
@@ -147,7 +168,16 @@ class PanelScreen(Screen[SnoopError | None]):
         """Leave the call's screen (once), saying why if it failed."""
         if not self._leaving:
             self._leaving = True
+            self.save_if_asked()
             self.dismiss(failure)
+
+    def save_if_asked(self) -> None:
+        """`--save`: keep the transcript whatever ends the panel (once)."""
+        if self.pane.options.save_on_close and self.saved is None and self.transcript.segments():
+            try:
+                self.saved = self.pane.save()
+            except SnoopError as error:
+                log.error("could not save the transcript: %s", error)
 
     # the call's events -------------------------------------------------------
 
@@ -167,6 +197,8 @@ class PanelScreen(Screen[SnoopError | None]):
             self.message = event.text
         elif isinstance(event, Health):
             self.health = event
+        elif isinstance(event, CallContext):
+            self.pane.show_context(event)
         elif isinstance(event, CallFailed):
             self.close(event.error)
 
@@ -189,6 +221,44 @@ class PanelScreen(Screen[SnoopError | None]):
 
     async def action_volume(self, steps: int) -> None:
         await self.call.change_volume(steps)
+
+    def action_search(self) -> None:
+        self.pane.open_search()
+
+    def action_find(self, step: int) -> None:
+        self.pane.find(step)
+
+    def action_close_search(self) -> None:
+        if self.pane.searching:
+            self.pane.close_search()
+
+    def action_times(self) -> None:
+        """Time into the call, or the clock's time (local zone)."""
+        self.transcript.set_time_mode("wall" if self.transcript.time_mode == "call" else "call")
+
+    def action_next_alert(self) -> None:
+        if self.pane.next_alert() is None:
+            self.notify("No alert so far.", timeout=3)
+
+    def action_live(self) -> None:
+        self.transcript.jump_to_live()
+
+    def action_copy(self) -> None:
+        """To the system clipboard by OSC 52: works over SSH, and in tmux with set-clipboard on."""
+        line = self.pane.line_to_copy()
+        if line is None:
+            self.notify("Nothing to copy yet.", timeout=3)
+            return
+        self.app.copy_to_clipboard(line)
+        self.notify(f"Copied: {line[:60]}", timeout=3)
+
+    def action_save(self) -> None:
+        try:
+            markdown, jsonl = self.pane.save()
+        except SnoopError as error:
+            self.message = f"{error.title}: {error.message}"
+            return
+        self.notify(f"Saved {markdown} and {jsonl.name}", timeout=6)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen("Keys on a call", self.BINDINGS, PANEL_NOTES))
@@ -231,4 +301,4 @@ class PanelScreen(Screen[SnoopError | None]):
             self.message = audio_notice(event.message)
 
     def show_segment(self, segment: TranscriptSegment) -> None:
-        self.transcript.show_segment(segment)
+        self.pane.show_segment(segment)

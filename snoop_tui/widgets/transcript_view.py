@@ -14,6 +14,7 @@ or `[@click=app.quit]` in what someone said is shown as typed.
 from __future__ import annotations
 
 from bisect import bisect_right
+from datetime import datetime
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -21,14 +22,22 @@ from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Resize
 from textual.geometry import Size
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from snoop_tui.board_model import format_elapsed
 from snoop_tui.terminal_caps import UNICODE, Glyphs
 from snoop_tui.transcript import Role, SegmentKey, Transcript, TranscriptSegment
 
 LABEL_WIDTH = 8
 """Cells for the speaker label ("Caller  "), the text starts after it."""
+TIME_WIDTH = {"call": 6, "wall": 9}
+"""Cells for the time ("03:12 ", or "14:05:09 " on the wall clock)."""
+HISTORY = "@history"
+"""Owner of the lines said before we joined (from the platform), shown dimmed."""
+DIVIDER = "@divider"
+"""Owner of the line between what was said before we joined and what we heard."""
 PLACEHOLDER = "Waiting for the conversation"
 STRIP_CACHE = 1024
 """Rendered segments kept: a few screens' worth, whatever the call's length."""
@@ -78,7 +87,15 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--label",
         "transcript--interim",
         "transcript--placeholder",
+        "transcript--time",
+        "transcript--history",
+        "transcript--match",
+        "transcript--current-match",
+        "transcript--alert",
     }
+
+    unseen: reactive[int] = reactive(0, repaint=False)
+    """Segments that arrived while scrolled up (the "N new lines" marker)."""
 
     def __init__(self, *, id: str | None = None, shapes: Glyphs = UNICODE) -> None:  # noqa: A002
         super().__init__(id=id)
@@ -96,6 +113,17 @@ class TranscriptView(ScrollView, can_focus=True):
         )
         self._pending: dict[SegmentKey, TranscriptSegment] | None = {}
         """What arrived before mount (None once mounted)."""
+        self.time_mode = "call"
+        """"call" (time into the call) or "wall" (the local clock): `t` switches."""
+        self.started_ms: float | None = None
+        """When the call started (ms since the epoch): the platform's, or the first word."""
+        self.search_text = ""
+        self.matches: list[SegmentKey] = []
+        self.match_index = -1
+        self.alerts: dict[SegmentKey, str] = {}
+        self._pinned = True
+        """Following the end: new text scrolls into view (until the supervisor scrolls up)."""
+        """Final segments that matched an alert phrase, and the phrase."""
 
     # what the panel calls -----------------------------------------------------
 
@@ -104,8 +132,12 @@ class TranscriptView(ScrollView, can_focus=True):
             self._pending[segment.key] = segment
             return
         follow = self.following
+        if self.started_ms is None and segment.owner != HISTORY:
+            self.started_ms = segment.spoken_at  # until the platform says when it started
         index, new = self._model.put(segment)
         height = self._height(segment)
+        if new and not follow:
+            self.unseen += 1
         if new:
             self._keys.insert(index, segment.key)
             self._heights.insert(index, height)
@@ -125,14 +157,79 @@ class TranscriptView(ScrollView, can_focus=True):
 
     @property
     def following(self) -> bool:
-        return self.scroll_offset.y >= self.max_scroll_y - 1
+        return self._pinned
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._pinned = new_value >= self.max_scroll_y - 1
+        if self.unseen and self._pinned:
+            self.unseen = 0
+
+    def jump_to_live(self) -> None:
+        """Back to the end, following new text again."""
+        self._pinned = True
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.unseen = 0
+
+    def set_time_mode(self, mode: str) -> None:
+        """Times into the call ("call") or on the local clock ("wall")."""
+        if mode != self.time_mode:
+            self.time_mode = mode
+            self._rewrap()
+
+    def set_started(self, started_ms: float | None) -> None:
+        if started_ms is not None and started_ms != self.started_ms:
+            self.started_ms = started_ms
+            self._strips.clear()
+            self.refresh()
+
+    def mark_alert(self, segment: TranscriptSegment, phrase: str) -> None:
+        self.alerts[segment.key] = phrase
+        self._strips.discard(segment.key)
+        self.refresh()
+
+    # search ---------------------------------------------------------------------
+
+    def search(self, text: str) -> int:
+        """Highlight `text` everywhere (case-insensitive); return how many segments match."""
+        self.search_text = text
+        needle = text.casefold()
+        self.matches = [s.key for s in self._model if needle in s.text.casefold()] if needle else []
+        self.match_index = -1
+        self._strips.clear()
+        self.refresh()
+        return len(self.matches)
+
+    def next_match(self, step: int = 1) -> SegmentKey | None:
+        """Go to the next (or previous) match, wrapping around; scroll it into view."""
+        if not self.matches:
+            return None
+        self.match_index = (self.match_index + step) % len(self.matches)
+        key = self.matches[self.match_index]
+        self.scroll_to_segment(key)
+        self._strips.clear()
+        self.refresh()
+        return key
+
+    def scroll_to_segment(self, key: SegmentKey) -> None:
+        index = self._keys.index(key)
+        top = self._starts[index]
+        height = self.scrollable_content_region.height
+        self.scroll_to(y=max(0, top - height // 3), animate=False, immediate=True)
+
+    def segment_for(self, key: SegmentKey) -> TranscriptSegment | None:
+        return self._model.get(key[1], key[0])
 
     def lines(self) -> list[str]:
-        """What the transcript says, top to bottom, a line per segment (tests, copying)."""
-        return [plain(segment) for segment in self._model]
+        """What was heard on the call, top to bottom, a line per segment."""
+        return [plain(segment) for segment in self.segments()]
 
     def segments(self) -> list[TranscriptSegment]:
-        """The segments shown, top to bottom."""
+        """The segments heard on the call, top to bottom (not the history or its divider)."""
+        return [segment for segment in self._model if not segment.owner.startswith("@")]
+
+    def all_segments(self) -> list[TranscriptSegment]:
+        """Everything shown, history and divider included, top to bottom."""
         return list(self._model)
 
     def rendered(self, segment_id: str) -> list[str]:
@@ -153,22 +250,36 @@ class TranscriptView(ScrollView, can_focus=True):
             self.show_segment(segment)
 
     def on_resize(self, event: Resize) -> None:
-        width = self._text_width()
-        if width != self._width:  # a new width: every segment wraps anew
-            self._width = width
-            self._strips.clear()
-            self._heights = [self._height(segment) for segment in self._model]
+        if self._text_width() != self._width:  # a new width: every segment wraps anew
+            self._rewrap()
+
+    def _rewrap(self) -> None:
+        pinned = self._pinned
+        self._width = self._text_width()
+        self._strips.clear()
+        self._heights = [self._height(segment) for segment in self._model]
+        if self._heights:
             self._restart_from(0)
-            self._resize_virtual()
+        self._resize_virtual()
+        if pinned:  # a new width (or the first layout) keeps a follower at the end
+            self.jump_to_live()
+        self.refresh()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
 
+    @property
+    def text_column(self) -> int:
+        """Cells before the text: the time and the speaker."""
+        return TIME_WIDTH[self.time_mode] + LABEL_WIDTH
+
     def _text_width(self) -> int:
-        return max(10, self.scrollable_content_region.width - LABEL_WIDTH)
+        return max(10, self.scrollable_content_region.width - self.text_column)
 
     def _height(self, segment: TranscriptSegment) -> int:
+        if segment.owner == DIVIDER:
+            return 1
         return len(wrap(shown_text(segment, self.shapes), self._width or 80))
 
     def _restart_from(self, index: int) -> None:
@@ -221,30 +332,70 @@ class TranscriptView(ScrollView, can_focus=True):
         return strips
 
     def _render_segment(self, segment: TranscriptSegment) -> list[Strip]:
-        role_style = self.rich_style + self.get_component_rich_style(
-            f"transcript--{segment.role.value}", partial=True
-        )
-        label_style = role_style + self.get_component_rich_style("transcript--label", partial=True)
+        style = self.get_component_rich_style
+        width = self.text_column + self._width
+        if segment.owner == DIVIDER:  # a rule with a word in it, never wrapped
+            rule = "─" if self.shapes.unicode else "-"
+            text = f" {segment.text} ".center(width, rule)[:width]
+            dim = self.rich_style + style("transcript--time", partial=True)
+            return [Strip([Segment(text, dim)]).extend_cell_length(width, dim)]
+        role_style = self.rich_style + style(f"transcript--{segment.role.value}", partial=True)
+        if segment.owner == HISTORY:
+            role_style += style("transcript--history", partial=True)
+        label_style = role_style + style("transcript--label", partial=True)
         text_style = role_style
         if not segment.final:
-            text_style += self.get_component_rich_style("transcript--interim", partial=True)
-        width = LABEL_WIDTH + self._width
+            text_style += style("transcript--interim", partial=True)
+        if segment.key in self.alerts:
+            text_style += style("transcript--alert", partial=True)
+            label_style += style("transcript--alert", partial=True)
+        time_style = self.rich_style + style("transcript--time", partial=True)
+        current = self.matches[self.match_index] == segment.key if self.match_index >= 0 else False
+        found = style("transcript--current-match" if current else "transcript--match", partial=True)
         prefix = speaker_prefix(segment)
         mark = self.shapes.ellipsis
         strips = []
         for row, text in enumerate(wrap(shown_text(segment, self.shapes), self._width)):
+            stamp = self.time_of(segment) if row == 0 else ""
             label = segment.role.label if row == 0 else ""
-            cells = [Segment(label.ljust(LABEL_WIDTH), label_style)]
+            cells = [
+                Segment(stamp.ljust(TIME_WIDTH[self.time_mode]), time_style),
+                Segment(label.ljust(LABEL_WIDTH), label_style),
+            ]
             if row == 0 and prefix and text.startswith(prefix.rstrip()):
                 cells.append(Segment(text[: len(prefix)], text_style + _DIM))
                 text = text[len(prefix) :]
+            tail = ""
             if not segment.final and text.endswith(mark):
-                cells.append(Segment(text[: -len(mark)], text_style))
-                cells.append(Segment(mark, text_style + _DIM))
-            else:
-                cells.append(Segment(text, text_style))
+                text, tail = text[: -len(mark)], mark
+            cells.extend(_highlighted(text, self.search_text, text_style, text_style + found))
+            if tail:
+                cells.append(Segment(tail, text_style + _DIM))
             strips.append(Strip(cells).extend_cell_length(width, text_style))
         return strips
+
+    def time_of(self, segment: TranscriptSegment) -> str:
+        """When it was said: into the call ("03:12") or on the local clock ("14:05:09")."""
+        if self.time_mode == "wall":
+            return datetime.fromtimestamp(segment.spoken_at / 1000).strftime("%H:%M:%S")
+        if segment.owner == HISTORY and self.started_ms is None:
+            return ""
+        return format_elapsed((segment.spoken_at - (self.started_ms or segment.spoken_at)) / 1000)
+
+
+def _highlighted(text: str, needle: str, style: Style, found: Style) -> list[Segment]:
+    """`text` in `style`, with every case-insensitive occurrence of `needle` in `found`."""
+    if not needle:
+        return [Segment(text, style)]
+    cells, start, lowered, wanted = [], 0, text.casefold(), needle.casefold()
+    while (at := lowered.find(wanted, start)) >= 0:
+        if at > start:
+            cells.append(Segment(text[start:at], style))
+        cells.append(Segment(text[at : at + len(needle)], found))
+        start = at + len(needle)
+    if start < len(text):
+        cells.append(Segment(text[start:], style))
+    return cells
 
 
 def speaker_prefix(segment: TranscriptSegment) -> str:
