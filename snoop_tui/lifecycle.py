@@ -31,7 +31,7 @@ from snoop_tui.platform import ListenerGrant
 
 log = logging.getLogger(__name__)
 
-END_GRACE_SECONDS = 0.5
+END_GRACE_SECONDS = 1.5
 """After the call ends, wait this long for in-flight transcript streams before leaving."""
 AGENT_RETURN_SECONDS = 10.0
 """An agent that drops out (rather than hanging up) gets this long to come back."""

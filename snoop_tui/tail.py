@@ -100,6 +100,10 @@ class TailFormat:
         return json.dumps(record, ensure_ascii=False)
 
 
+END_DRAIN_SECONDS = 2.0
+"""After the call ends, lines already on their way still arrive (the call's end grace)."""
+
+
 def _who(segment: TranscriptSegment) -> str:
     if segment.role is Role.OTHER:
         return clean_text(segment.speaker).strip() or Role.OTHER.label
@@ -156,12 +160,17 @@ class Tail:
     async def _follow(self) -> int:
         loop = asyncio.get_running_loop()
         deadline: float | None = None
+        ended: str | None = None
         while True:
             timeout = None if deadline is None else max(0.0, deadline - loop.time())
             try:
                 item = await asyncio.wait_for(self._queue.get(), timeout)
-            except TimeoutError:  # no start time in time: count from the first segment
-                self._release()
+            except TimeoutError:
+                self._release()  # no start time in time: count from the first segment
+                if ended is not None:  # the last words have had their time
+                    if ended:
+                        self._say(ended)
+                    return 0
                 deadline = None
                 continue
             if isinstance(item, _Signalled):
@@ -185,10 +194,9 @@ class Tail:
                 CallState.ENDED,
                 CallState.LEFT,
             ):
-                self._release()
-                if item.reason:
-                    self._say(item.reason)
-                return 0
+                if ended is None:  # lines still in flight when it ended are printed too
+                    ended = item.reason or ""
+                    deadline = loop.time() + END_DRAIN_SECONDS
 
     def _release(self) -> None:
         """Stop waiting for the call's start; print what waited for it."""

@@ -152,7 +152,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self._restart_from(index)
         self._resize_virtual()
         if follow:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh()
 
     @property
@@ -161,14 +161,14 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        self._pinned = new_value >= self.max_scroll_y - 1
+        self._pinned = new_value >= self.max_scroll_y
         if self.unseen and self._pinned:
             self.unseen = 0
 
     def jump_to_live(self) -> None:
         """Back to the end, following new text again."""
         self._pinned = True
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.unseen = 0
 
     def set_time_mode(self, mode: str) -> None:
