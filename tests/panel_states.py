@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from textual._doc import take_svg_screenshot
@@ -20,9 +21,11 @@ from textual.pilot import Pilot
 from snoop_tui.app import SnoopApp
 from snoop_tui.events import (
     AudioChanged,
+    CallContext,
     CallEvent,
     CallState,
     Health,
+    HistoryLine,
     RoomAssigned,
     SpeakersChanged,
     StateChanged,
@@ -31,6 +34,7 @@ from snoop_tui.events import (
 )
 from snoop_tui.link import EventSink, next_focus
 from snoop_tui.transcript import Role, Transcript
+from snoop_tui.widgets.transcript_pane import TranscriptOptions
 
 CONVERSATION = "conv_7f3a9c21"
 ROOM = "call-7f3a9c21"
@@ -72,6 +76,17 @@ def transcript_events(
         assert segment is not None
         events.append(TranscriptUpdated(segment))
     return events
+
+
+_STARTED = datetime.fromtimestamp(1_700_000_000 - 95, UTC)
+_HISTORY = (
+    HistoryLine(Role.AGENT, "Thanks for calling Northwind Energy, this is Ava.", _STARTED),
+    HistoryLine(
+        Role.CALLER,
+        "Hi, my bill this month is twice what I usually pay.",
+        _STARTED + timedelta(seconds=6),
+    ),
+)
 
 
 def live(*more: CallEvent) -> tuple[CallEvent, ...]:
@@ -166,12 +181,14 @@ class PanelState:
     press: tuple[str, ...] = field(default=())
     screenshot: str | None = None
     """The file in screenshots/ (without .svg) that shows this state, if any."""
+    alerts: tuple[str, ...] = ()
 
     def build(self) -> SnoopApp[ScriptedCall]:
         with self.environment():
             return SnoopApp(
                 CONVERSATION,
                 ScriptedCall(self.events, audio_problem=self.audio_problem, health=self.health),
+                options=TranscriptOptions(alerts=self.alerts, bell=False),
             )
 
     def svg(self) -> str:
@@ -256,6 +273,17 @@ PANEL_STATES: dict[str, PanelState] = {
     "no-audio-output": PanelState(
         live(), audio_problem=NO_DEVICE, press=("l",), screenshot="panel-no-audio-output"
     ),
+    "history": PanelState(
+        (
+            RoomAssigned(ROOM),
+            StateChanged(CallState.LIVE),
+            CallContext(_STARTED, _HISTORY, True),
+            *transcript_events(_TURNS[2:], interim_last=True),
+        ),
+        screenshot="panel-history",
+    ),
+    "search": PanelState(live(), press=("slash", *"account"), screenshot="panel-search"),
+    "alert": PanelState(live(), alerts=("estimated",), screenshot="panel-alert"),
     "hostile-text": PanelState(
         (RoomAssigned(ROOM), StateChanged(CallState.LIVE), *transcript_events(_HOSTILE))
     ),
