@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import stat
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -230,3 +231,36 @@ async def test_save_on_close_keeps_the_transcript_whatever_ends_the_panel(tmp_pa
         await settle(pilot)
     assert app.saved and all(path.exists() for path in app.saved)
     assert {path.suffix for path in app.saved} == {".md", ".jsonl"}
+
+
+async def test_an_update_to_a_line_on_screen_repaints_that_line_when_scrolled() -> None:
+    events = [said(f"Line number {n}", seconds=n, n=n) for n in range(60)]
+    app = app_on(StateChanged(CallState.LIVE), *events)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = app.panel.transcript
+        await pilot.press("pageup")
+        await settle(pilot)
+        top = view.scroll_offset.y
+        assert top > 0
+        target = next(s for s in view.segments() if view.first_line_of(s.id) == top + 2)
+        painted: list[Any] = []
+        original = view.refresh
+
+        def spy(*regions: Any, **options: Any) -> Any:
+            painted.extend(regions)
+            return original(*regions, **options)
+
+        view.refresh = spy  # type: ignore[method-assign]
+        model = Transcript()
+        update = model.update(
+            target.id,
+            role=target.role,
+            speaker=target.speaker,
+            text="Line changed",
+            final=True,
+            spoken_at=target.spoken_at,
+        )
+        assert update is not None
+        app.panel.pane.show_segment(replace(update, order=target.order, owner=target.owner))
+        assert [region.y for region in painted] == [2]  # the screen row it is on

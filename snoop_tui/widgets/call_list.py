@@ -168,9 +168,9 @@ class CallList(ScrollView, can_focus=True):
         self.scroll_to_region_of(cursor)
         if self.scroll_offset.y != top:
             self.refresh()
-        else:  # only the two lines whose highlight changed
-            self.refresh_lines(old - top)
-            self.refresh_lines(cursor - top)
+        else:  # only the two lines whose highlight changed (virtual line numbers)
+            self.refresh_lines(old)
+            self.refresh_lines(cursor)
 
     def scroll_to_region_of(self, index: int) -> None:
         top, height = self.scroll_offset.y, self.scrollable_content_region.height

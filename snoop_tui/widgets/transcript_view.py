@@ -146,7 +146,7 @@ class TranscriptView(ScrollView, can_focus=True):
         else:
             self._strips.discard(segment.key)
             if self._heights[index] == height:  # the usual interim update: repaint its lines
-                self.refresh_lines(self._starts[index] - self.scroll_offset.y, height)
+                self.refresh_lines(self._starts[index], height)  # virtual lines
                 return
             self._heights[index] = height
             self._restart_from(index)
