@@ -5,6 +5,7 @@ Also the platform's word on the call: a terminal conversation status ends the pa
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from snoop_tui.session import CallState
@@ -122,9 +123,11 @@ async def test_terminal_conversation_status_ends_the_call_and_leaves_the_room(
         platform_api.patch_conversation(live_call.conversation_id, status="transferred")
         await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, what="Ended")
         assert "now transferred" in str(app.screen.query_one("#message").render())
-        await pilot.pause(1.0)
-        identities = {
-            p.identity for p in await list_participants(livekit_server, live_call.room_name)
-        }
+        identities: set[str] = {me}
+        deadline = asyncio.get_running_loop().time() + 10  # the end grace, then the leave
+        while me in identities and asyncio.get_running_loop().time() < deadline:
+            await pilot.pause(0.2)
+            listed = await list_participants(livekit_server, live_call.room_name)
+            identities = {p.identity for p in listed}
         assert me not in identities
         assert live_call.call.agent_identity in identities

@@ -170,6 +170,7 @@ class SimulatedCall:
         end_by_agent_leaving: bool = True,
         caller_identity: str = "sip_+15550100",
         caller_leave_delay: float = 0.5,
+        hang_up_after: float = 1.0,
         script_gate: asyncio.Event | None = None,
         resilient: bool = False,
         agent_name: str = "Agent",
@@ -184,6 +185,7 @@ class SimulatedCall:
         self.continuous_audio = continuous_audio
         self.end_by_agent_leaving = end_by_agent_leaving
         self.caller_leave_delay = caller_leave_delay
+        self.hang_up_after = hang_up_after
         self.script_gate = script_gate
         self.resilient = resilient
         """Survive a call-server outage: say an interrupted turn again once reconnected."""
@@ -225,6 +227,9 @@ class SimulatedCall:
                 await self._wait_or_stop(self.script_gate)
             await self._talk()
             if self.end_by_agent_leaving and not self._stopping.is_set():
+                # A real agent hangs up a moment after its last words; leaving at once
+                # can drop the last stream, still queued on this side, with the connection.
+                await self._sleep(self.hang_up_after)
                 await self.leave_agent()
                 await self._sleep(self.caller_leave_delay)
             else:
