@@ -145,6 +145,9 @@ class SnoopApp(App[None], Generic[Link]):
 
     def _back_on_board(self, failure: SnoopError | None) -> None:
         assert self.board is not None
+        panel = self._panel
+        if panel is not None and panel.pane.alerts_seen:  # the board marks that call
+            self.board.calls.alerts[panel.conversation_id] = panel.pane.alerts_seen[-1].phrase
         if failure is not None:
             self.board.show_problem(f"{failure.title}: {failure.message}")
         self.board.refresh_calls()

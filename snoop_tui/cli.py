@@ -566,7 +566,7 @@ def _devices() -> int:
 
     devices = list_output_devices()
     if not devices:
-        print('No audio output devices. See README: "Hearing the audio over SSH".')
+        print("No audio output devices. To hear calls over SSH: snoop-tui help audio.")
         return 0
     for device in devices:
         mark = "*" if device.is_default else " "

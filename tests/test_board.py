@@ -17,6 +17,7 @@ from snoop_tui.events import CallState
 from snoop_tui.screens.board import BoardScreen, BoardStatus
 from snoop_tui.screens.panel import PanelScreen
 from snoop_tui.widgets.call_list import CallList, row_text
+from snoop_tui.widgets.transcript_pane import TranscriptOptions
 from tests.board_states import (
     CALLS,
     NOW,
@@ -32,7 +33,7 @@ SIZE = (110, 30)
 
 def rows(app: SnoopApp[ScriptedCall]) -> list[str]:
     listed = app.screen.query_one(CallList)
-    return [row_text(row, NOW) for row in listed.rows]
+    return [row_text(row, NOW, alert=listed.alerts.get(row.id)) for row in listed.rows]
 
 
 def highlighted(app: SnoopApp[ScriptedCall]) -> str | None:
@@ -215,3 +216,20 @@ async def test_keys_move_through_500_calls() -> None:
         assert highlighted(app) == "conv_001"
         listed: Any = app.screen.query_one(CallList)
         assert listed.virtual_size.height == 500
+
+
+async def test_a_call_with_an_alert_is_marked_on_the_board() -> None:
+    setup = BoardSetup(ScriptedListing([CALLS]))
+    app = board_app(setup)
+    app.options = TranscriptOptions(alerts=("estimated",), bell=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert len(app.panel.pane.alerts_seen) == 1  # "...was estimated, not read."
+        await pilot.press("x")
+        await settle(pilot)
+        billing = next(r for r in rows(app) if "+1 212 555 0107" in r)
+        assert billing.endswith("! estimated")
+        others = [r for r in rows(app) if "+1 212 555 0107" not in r]
+        assert not any("!" in r for r in others)

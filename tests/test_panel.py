@@ -23,7 +23,7 @@ from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role, Transcript
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.transcript_view import TranscriptView
-from tests.panel_states import PANEL_STATES, ROOM, ScriptedCall, live
+from tests.panel_states import PANEL_STATES, ROOM, PanelState, ScriptedCall, live
 
 SIZE = (100, 30)
 
@@ -148,7 +148,7 @@ async def test_no_audio_output_is_explained_once_and_the_transcript_goes_on() ->
         await pilot.press("l")
         await pilot.pause()
         message = text_of(app, "#message")
-        assert message.count("Hearing the audio over SSH") == 1
+        assert message.count("snoop-tui help audio") == 1
         assert message.startswith("This machine has no default audio output.")
         assert "muted" in text_of(app, "#activity")
         more = Transcript().update(
@@ -212,9 +212,18 @@ async def test_escape_closes_the_palette_and_never_ends_the_call() -> None:
         assert app.panel.call_state is CallState.LIVE
 
 
+@pytest.mark.parametrize("colours", ["truecolor", "16", "no-color"])
 @pytest.mark.parametrize("size", [(50, 16), (60, 20), (80, 24), (200, 50)])
-async def test_the_notice_wraps_and_stop_stays_on_any_terminal(size: tuple[int, int]) -> None:
-    app = scripted(*live())
+async def test_the_notice_wraps_and_stop_stays_on_any_terminal(
+    size: tuple[int, int], colours: str
+) -> None:
+    state = PanelState(
+        live(),
+        size=size,
+        colours="16" if colours == "16" else "truecolor",
+        no_color=colours == "no-color",
+    )
+    app = state.build()
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         notice = app.screen.query_one("#notice")

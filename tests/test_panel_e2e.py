@@ -207,7 +207,7 @@ async def test_listen_without_audio_output_explains_and_transcript_goes_on(
         await pilot.press("l")
         await pilot.pause(0.2)
         message = str(app.screen.query_one("#message").render())
-        assert "no-such-device" in message and "Hearing the audio over SSH" in message
+        assert "no-such-device" in message and "snoop-tui help audio" in message
         assert app.call.session is not None and not app.call.session.listening
         live_call.go.set()
         view = app.screen.query_one(TranscriptView)

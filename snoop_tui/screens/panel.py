@@ -57,7 +57,7 @@ __all__ = ["NOTICE", "PanelScreen", "audio_notice"]
 
 log = logging.getLogger(__name__)
 
-AUDIO_HELP = 'See README: "Hearing the audio over SSH".'
+AUDIO_HELP = "To hear it over SSH on your own machine: snoop-tui help audio."
 
 
 def audio_notice(problem: str) -> str:

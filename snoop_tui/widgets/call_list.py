@@ -69,11 +69,15 @@ def header_line(columns: tuple[Column, ...] = COLUMNS) -> str:
     return " ".join(column.title.ljust(column.width) for column in columns).rstrip()
 
 
-def row_cells(row: BoardRow, now: datetime, shapes: Glyphs = UNICODE) -> dict[str, str]:
+def row_cells(
+    row: BoardRow, now: datetime, shapes: Glyphs = UNICODE, alert: str | None = None
+) -> dict[str, str]:
     call = row.call
     status = status_label(call.status, row.ended, shapes)
     note = ""
-    if row.ended:
+    if alert is not None:
+        note = f"! {alert}"
+    elif row.ended:
         note = "ended"
     elif call.not_listenable_reason:
         note = f"no audio ({call.channel})"
@@ -92,10 +96,14 @@ def row_cells(row: BoardRow, now: datetime, shapes: Glyphs = UNICODE) -> dict[st
 
 
 def row_text(
-    row: BoardRow, now: datetime, columns: tuple[Column, ...] = COLUMNS, shapes: Glyphs = UNICODE
+    row: BoardRow,
+    now: datetime,
+    columns: tuple[Column, ...] = COLUMNS,
+    shapes: Glyphs = UNICODE,
+    alert: str | None = None,
 ) -> str:
     """The row as plain text, columns padded (also what tests and screen readers read)."""
-    cells = row_cells(row, now, shapes)
+    cells = row_cells(row, now, shapes, alert)
     return " ".join(set_cell_size(cells[c.title], c.width) for c in columns).rstrip()
 
 
@@ -115,6 +123,7 @@ class CallList(ScrollView, can_focus=True):
         "call-list--new",
         "call-list--ended",
         "call-list--disabled",
+        "call-list--alert",
     }
 
     class Chosen(Message):
@@ -137,6 +146,8 @@ class CallList(ScrollView, can_focus=True):
         super().__init__(id=id)
         self.shapes = shapes
         self.rows: list[BoardRow] = []
+        self.alerts: dict[str, str] = {}
+        """Calls in which an alert phrase was said while you listened, and the phrase."""
         self._now = datetime.now(UTC)
 
     @property
@@ -217,9 +228,12 @@ class CallList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("call-list--disabled", partial=True)
         elif row.is_new:
             style += self.get_component_rich_style("call-list--new", partial=True)
+        alert = self.alerts.get(row.id)
+        if alert is not None:
+            style += self.get_component_rich_style("call-list--alert", partial=True)
         if index == self.cursor:
             style += self.get_component_rich_style("call-list--cursor", partial=True)
-        text = row_text(row, self._now, columns_for(width), self.shapes)
+        text = row_text(row, self._now, columns_for(width), self.shapes, alert)
         if cell_len(text) > width:
             text = set_cell_size(text, width)
         return Strip([Segment(text, style)]).extend_cell_length(width, style)
