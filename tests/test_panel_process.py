@@ -134,7 +134,7 @@ async def test_a_killed_snoop_tui_takes_its_panel_and_call_with_it(
         try:
             panel, call = await live_panel(term)
             os.kill(term.proc.pid, signal.SIGKILL)  # the guard: the panel is told to stop
-            await until(lambda: gone(panel), 5.0, "the panel to end")
+            await until(lambda: gone(panel), 10.0, "the panel to end")
             await until(lambda: gone(call), 2.0, "the call process to exit")
             assert not await observer_in(livekit_server, live.room_name)
         finally:
