@@ -61,6 +61,9 @@ class InProcessCall:
         asked = time.monotonic()
         try:
             grant = await platform.listener_token(self.conversation_id)
+            log.info(
+                "listener token granted: room %s, expires %s", grant.room_name, grant.expires_at
+            )
             self._emit(RoomAssigned(grant.room_name))
             if not self._stopped:
                 self._context_task = asyncio.create_task(self._fetch_context())
