@@ -130,6 +130,10 @@ class Transcript:
 
         A segment keeps the place it was first given (its sort key never changes)."""
         current = self._segments.get(segment.key)
+        if current is not None and current.sort_key != segment.sort_key:
+            # A later version keeps its place: after a call process is replaced, the new
+            # one numbers the segments it sees afresh.
+            segment = replace(segment, order=current.order, spoken_at=current.spoken_at)
         self._segments[segment.key] = segment
         entry = ((current or segment).sort_key, segment.key)
         if current is not None:

@@ -1,5 +1,7 @@
 """The transcript model: in-place interim updates, finals kept exactly once, safe text."""
 
+from dataclasses import replace
+
 from snoop_tui.transcript import MAX_SEGMENT_CHARS, Role, Transcript, clean_text
 
 
@@ -42,3 +44,18 @@ def test_segments_are_ordered_by_when_they_were_said_not_when_they_arrived() -> 
     t.update("s5", role=Role.AGENT, speaker="Agent", text="earlier", final=True, spoken_at=1000)
     assert [s.id for s in t] == ["s5", "s6"]
     assert [s.id for s in t.finals()] == ["s5", "s6"]
+
+
+def test_a_later_version_with_another_order_keeps_its_place() -> None:
+    """A replaced call process numbers segments afresh: the model keeps each one's place."""
+    t = Transcript()
+    first = t.update(
+        "s1", role=Role.AGENT, speaker="Agent", text="Hel", final=False, spoken_at=1000
+    )
+    t.update("s2", role=Role.CALLER, speaker="Caller", text="Hi", final=True, spoken_at=2000)
+    assert first is not None
+    renumbered = replace(first, text="Hello there", final=True, order=99, spoken_at=5000)
+    for _ in range(3):  # and again: every later version finds it where it is
+        index, new = t.put(renumbered)
+        assert (index, new) == (0, False)
+    assert [(s.id, s.text) for s in t] == [("s1", "Hello there"), ("s2", "Hi")]
