@@ -22,9 +22,9 @@ from livekit.api.access_token import Claims
 from snoop_tui.demo import livekit_server as livekit_module
 from snoop_tui.demo import stack as stack_module
 from snoop_tui.demo.call import SimulatedCall, Turn
-from snoop_tui.demo.livekit_server import LiveKitServerError, LocalLiveKitServer
+from snoop_tui.demo.livekit_server import STOP_GRACE, LiveKitServerError, LocalLiveKitServer
 from snoop_tui.demo.platform_api import PlatformState, start_platform_api
-from snoop_tui.demo.stack import LocalStack, StackError, spawn_call
+from snoop_tui.demo.stack import LocalStack, ManagedProcess, StackError, spawn_call
 from snoop_tui.errors import ConfigError
 from tests.fixtures_stack import PlatformApi
 
@@ -500,16 +500,20 @@ async def test_stop_ends_a_call_that_would_loop_forever(
     assert call.finished.is_set()
 
 
+def wait_for_line(process: ManagedProcess, text: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in process.log_path.read_text():
+        process.check_alive()
+        assert time.monotonic() < deadline, process.log_path.read_text()
+        time.sleep(0.1)
+
+
 def test_call_process_exits_cleanly_on_sigterm(
     platform_api: PlatformApi, new_conversation: tuple[str, str], tmp_path: Path
 ) -> None:
     process = spawn_call(platform_api.livekit, new_conversation[1], tmp_path, loops=None)
     try:
-        for _ in range(150):
-            if "call running" in process.log_path.read_text():
-                break
-            process.check_alive()
-            time.sleep(0.1)
+        wait_for_line(process, "call running")
         os.kill(process.pid, signal.SIGTERM)
         for _ in range(50):
             if process.poll() is not None:
@@ -519,6 +523,18 @@ def test_call_process_exits_cleanly_on_sigterm(
         assert "Traceback" not in process.log_path.read_text()
     finally:
         process.stop()
+
+
+def test_a_demo_process_told_to_stop_ends_within_its_grace_however_its_stop_went() -> None:
+    """A simulated call or the platform API, told to stop, ends within `STOP_GRACE` seconds
+    even when its orderly stop hangs (here: it sleeps on), so the demo leaves nothing behind."""
+    grace = 0.5
+    hung = f"import time; from {livekit_module.__name__} import exit_within as e; e({grace}); "
+    started = time.monotonic()
+    run = subprocess.run([sys.executable, "-c", hung + "time.sleep(60)"], timeout=50)
+    assert run.returncode == 0
+    assert time.monotonic() - started < 30  # not the minute its stop would have taken
+    assert grace < STOP_GRACE < stack_module.STOP_TIMEOUT  # the stack's SIGKILL comes later
 
 
 # -- the demo stack -----------------------------------------------------------------

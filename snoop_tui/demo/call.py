@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 from livekit import api, rtc
 
-from snoop_tui.demo.livekit_server import add_api_secret_option, starter_alive
+from snoop_tui.demo.livekit_server import add_api_secret_option, exit_within, starter_alive
 
 Role = Literal["agent", "caller"]
 Kind = Literal["agent", "sip", "standard"]
@@ -524,6 +524,12 @@ async def _end_after(call: SimulatedCall, gate: asyncio.Event | None, seconds: f
         gate.set()  # a call still ringing ends too
 
 
+def _stop_soon(call: SimulatedCall) -> None:
+    """A stop signal: end the call in order, but within `STOP_GRACE` seconds at most."""
+    exit_within()
+    call.request_stop()
+
+
 async def _run_from_args(args: argparse.Namespace) -> None:
     gated = args.wait_for_listener > 0 or args.start_after > 0
     gate = asyncio.Event() if gated else None
@@ -559,7 +565,7 @@ async def _run_from_args(args: argparse.Namespace) -> None:
         helpers.append(asyncio.create_task(_end_after(call, gate, args.end_after)))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, call.request_stop)
+        loop.add_signal_handler(signum, _stop_soon, call)
     runner = asyncio.create_task(call.run())
     started = asyncio.create_task(call.started.wait())
     await asyncio.wait({runner, started}, return_when=asyncio.FIRST_COMPLETED)

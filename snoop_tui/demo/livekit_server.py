@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -47,6 +48,25 @@ STARTER_ENV = "SNOOP_DEMO_STARTER"
 
 TMPDIR_ENV = "SNOOP_DEMO_TMPDIR"
 """Where the demo's processes make their temp folders (the system's temp dir if unset)."""
+
+
+STOP_GRACE = 3.0
+"""Seconds a demo child has, once told to stop, to end in order before it just exits."""
+
+
+def exit_within(seconds: float = STOP_GRACE) -> None:
+    """Once a demo child is told to stop: end the process after `seconds` however far its
+    orderly stop got. A native room disconnect can wait on a call server that was stopped
+    first, and the demo must leave nothing running a few seconds after it ends. Only the
+    first call in a process counts."""
+    global _exit_timer
+    if _exit_timer is None:
+        _exit_timer = threading.Timer(seconds, os._exit, args=(0,))
+        _exit_timer.daemon = True
+        _exit_timer.start()
+
+
+_exit_timer: threading.Timer | None = None
 
 
 def starter_alive() -> bool:

@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 from livekit import api
 
-from snoop_tui.demo.livekit_server import add_api_secret_option, starter_alive
+from snoop_tui.demo.livekit_server import add_api_secret_option, exit_within, starter_alive
 
 ACTIVE_STATUSES = frozenset({"token_created", "triggered", "ringing", "in_progress"})
 LISTENABLE_STATUSES = frozenset({"triggered", "ringing", "in_progress"})
@@ -505,8 +505,13 @@ async def _serve(args: argparse.Namespace, app_factory: AppFactory) -> None:
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stop_soon() -> None:  # in order, but within `STOP_GRACE` seconds at most
+        exit_within()
+        stop.set()
+
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stop_soon)
     runner, base_url = await start_platform_api(state, port=args.port, app_factory=app_factory)
     try:
         if args.port_file is not None:

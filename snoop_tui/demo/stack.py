@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 DEMO_CONVERSATION_ID = "conv_demo"
 DEMO_CREDENTIAL = "ak_demo_sensitive"
 STARTUP_TIMEOUT = 20.0
+STOP_TIMEOUT = 5.0
+"""Seconds the stack waits for its processes to end, all together, before SIGKILL."""
 
 
 class StackError(RuntimeError):
@@ -105,7 +107,7 @@ class ManagedProcess:
         with contextlib.suppress(ProcessLookupError):
             self._process.send_signal(signal.SIGTERM)  # does nothing once it has exited
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM, wait, then SIGKILL: always this process and nothing else."""
         if self._process.poll() is not None:
             return
@@ -114,7 +116,7 @@ class ManagedProcess:
             self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.wait(timeout=timeout)
+            self._process.wait(timeout=STOP_TIMEOUT)
 
 
 PLATFORM_API_MODULE = "snoop_tui.demo.platform_api"
@@ -528,8 +530,9 @@ class LocalStack:
                 task.cancel()
         for process in self._processes:
             process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT  # one wait for all, not one each
         while self._processes:
-            self._processes.pop().stop()
+            self._processes.pop().stop(max(0.1, deadline - time.monotonic()))
         self.livekit.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
