@@ -139,8 +139,13 @@ def merge_listing(calls: Iterable[ConversationSummary]) -> list[ConversationSumm
     return sorted(by_id.values(), key=newest_first)
 
 
+def lifecycle_order(status: str) -> int:
+    """Where an active status comes in a call's life (unknown statuses first)."""
+    return _STATUS_ORDER.get(status, -1)
+
+
 def _rank(call: ConversationSummary) -> int:
-    return _STATUS_ORDER.get(call.status, -1)
+    return lifecycle_order(call.status)
 
 
 def format_elapsed(seconds: float) -> str:

@@ -21,7 +21,12 @@ from urllib.parse import quote
 
 import httpx
 
-from snoop_tui.board_model import ConversationSummary, merge_listing, parse_summary
+from snoop_tui.board_model import (
+    ConversationSummary,
+    lifecycle_order,
+    merge_listing,
+    parse_summary,
+)
 from snoop_tui.errors import (
     BadPlatformResponse,
     ConversationNotActive,
@@ -175,28 +180,31 @@ class PlatformClient:
     ) -> list[ConversationSummary]:
         """The organization's live calls, newest first, each once.
 
-        One cursor walk per status, side by side, at most `max_pages` pages each, all
-        within `deadline` seconds (default: LIST_DEADLINE, or the request timeout if
-        longer). Items without a usable id and status are skipped and logged."""
+        One cursor walk per status, at most `max_pages` pages each, all within `deadline`
+        seconds (default: LIST_DEADLINE, or the request timeout if longer). Items without
+        a usable id and status are skipped and logged.
+
+        The walks go one after another, earliest status first (triggered, ringing, in
+        progress). A call only moves forward, so one answered while the listing is taken
+        is met by a later walk; walked side by side, or latest first, it could fall
+        between two and leave the board for a refresh."""
         if page_size < 1 or max_pages < 1:
             raise ValueError("page_size and max_pages must be at least 1")
         budget = (
             deadline if deadline is not None else max(LIST_DEADLINE, self._settings.request_timeout)
         )
         try:
-            async with asyncio.timeout(budget), asyncio.TaskGroup() as group:
+            async with asyncio.timeout(budget):
                 walks = [
-                    group.create_task(self._walk(status, page_size, max_pages))
-                    for status in statuses
+                    await self._walk(status, page_size, max_pages)
+                    for status in sorted(statuses, key=lifecycle_order)
                 ]
         except TimeoutError:
             raise PlatformTimeout(
                 f"The platform at {self._settings.api_url} did not list the live calls "
                 f"within {budget:g} s."
             ) from None
-        except ExceptionGroup as failures:
-            raise _first_platform_error(failures) from None
-        return merge_listing(summary for walk in walks for summary in walk.result())
+        return merge_listing(summary for walk in walks for summary in walk)
 
     async def _walk(self, status: str, page_size: int, max_pages: int) -> list[ConversationSummary]:
         """One status's pages, walking back in time by the documented cursor."""
@@ -516,19 +524,6 @@ def _listing_error(status: int) -> PlatformError:
     if status in (401, 429) or status >= 500:
         return _status_error(status, "")
     return BadPlatformResponse(f"The platform refused to list the conversations ({status}).")
-
-
-def _first_platform_error(failures: ExceptionGroup[Exception]) -> Exception:
-    """The error to report when walks fail side by side: a PlatformError if there is one."""
-    leaves: list[Exception] = []
-    pending: list[Exception] = [failures]
-    while pending:
-        error = pending.pop(0)
-        if isinstance(error, ExceptionGroup):
-            pending.extend(error.exceptions)
-        else:
-            leaves.append(error)
-    return next((e for e in leaves if isinstance(e, PlatformError)), leaves[0])
 
 
 def _decode_json_array(raw: bytes, content_type: str) -> list[Any]:

@@ -113,6 +113,45 @@ async def test_listing_holds_triggered_ringing_and_in_progress_only(
     ]
 
 
+class MovingOnTransport(RecordingTransport):
+    """The real transport; once `after` listing answers have come back, `conversation_id`
+    moves one status on, as a call answered while the board refreshes does."""
+
+    def __init__(self, api: PlatformApi, conversation_id: str, status: str, after: int) -> None:
+        super().__init__()
+        self._move = (api.base_url, conversation_id, status)
+        self._after = after
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if len(self.queries) == self._after:
+            base_url, conversation_id, status = self._move
+            async with httpx.AsyncClient(base_url=base_url, trust_env=False) as admin:
+                moved = await admin.patch(
+                    f"/_local/conversations/{conversation_id}", json={"status": status}
+                )
+                moved.raise_for_status()
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize("after", [0, 1, 2, 3])
+@pytest.mark.parametrize(("before", "now"), [("triggered", "ringing"), ("ringing", "in_progress")])
+async def test_a_call_that_moves_on_while_the_listing_is_taken_stays_listed(
+    empty_platform_api: PlatformApi, before: str, now: str, after: int
+) -> None:
+    """Whichever walk it falls between, it is listed once (and the board never shows it
+    ended for a refresh, then back)."""
+    empty_platform_api.put_conversations(
+        [conversation("conv_moving", before, seconds_ago=5), conversation("conv_still")]
+    )
+    transport = MovingOnTransport(empty_platform_api, "conv_moving", now, after)
+    settings = Settings(api_url=empty_platform_api.base_url, credential=Secret("ak_demo_manage"))
+    async with PlatformClient(settings, transport=transport) as client:
+        listed = await client.list_live_conversations()
+    assert len(transport.queries) == 3  # the move came mid-listing (or just before it)
+    assert [c.id for c in listed] == ["conv_still", "conv_moving"]
+    assert listed[1].status in (before, now)
+
+
 async def test_listing_reads_every_field_with_a_sensitive_credential(
     empty_platform_api: PlatformApi,
 ) -> None:
