@@ -4,18 +4,25 @@ Three measurements, printed as Markdown tables:
 
 1. added latency: both players play a 440 Hz tone, handed over in 10 ms frames paced in
    real time, into a private PulseAudio null sink (PortAudio's ALSA default device through
-   the pulse plugin). A frame's latency is the DAC time PortAudio reports for its first
-   sample (`outputBufferDacTime` plus its offset in the block) minus the stream time at
-   which the frame was handed to the player.
+   the pulse plugin), each at the rate our player opens the device at. A frame's latency
+   is the DAC time PortAudio reports for its first sample (`outputBufferDacTime` plus its
+   offset in the block) minus the stream time at which the frame was handed to the player.
+   Our player's own count follows: skips, audio dropped, underruns, the ratio's range.
 2. CPU time per minute of listening: process CPU time while each player plays, one player
-   per phase and nothing observing its callback, next to the producer alone.
-3. buffer depth under drift, in simulated time: a producer 0.5% fast for 10 minutes into
-   our JitterBuffer, and into OutputPlayer's byte buffer drained by its own callback
-   (captured without a device) behind a copy of its AudioMixer's 100 ms chunking.
+   per phase, next to the producer alone; and the same split by thread: the loop that
+   hands frames over (`time.thread_time()` around it) and the audio callback's thread (its
+   `thread_time()` as the callback last saw it, read at the start and end of the phase).
+3. buffer depth under drift, in simulated time: a producer 0.5 % and 1 % fast and slow for
+   10 minutes into our JitterBuffer (skips, audio dropped, the resampling ratio's range),
+   and 0.5 % fast into OutputPlayer's byte buffer drained by its own callback (captured
+   without a device) behind a copy of its AudioMixer's 100 ms chunking.
 
 To tell which input sample a callback played, the tone's least significant bit carries a
 seeded random bit sequence: any 48 consecutive samples name their position in the input.
-With one source at gain 1 both players copy samples unchanged. Run:
+With one source at gain 1 both players copy samples unchanged, except while our player
+stretches (plays slightly faster or slower to absorb drift): those blocks are placed by the
+position its buffer reports, a report checked against the bits on every block copied
+unchanged. Run:
 
     .venv/bin/python -m bench.audio_latency --seconds 25
 """
@@ -25,12 +32,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import platform
 import statistics
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from time import thread_time  # (the callbacks take an argument named `time`)
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,8 +47,8 @@ import numpy.typing as npt
 from livekit import rtc
 from livekit.rtc.media_devices import MediaDevices, OutputPlayer
 
-from snoop_tui.audio import AudioPlayer, Int16Array, JitterBuffer
-from tests.fixtures_audio import private_null_sink
+from snoop_tui.audio import DEVICE_BLOCK_S, AudioPlayer, Int16Array, JitterBuffer, PlayerStats
+from tests.fixtures_audio import drift_events, private_null_sink
 
 FRAME_MS = 10
 TONE_HZ = 440.0
@@ -47,20 +56,27 @@ TONE_AMPLITUDE = 8000
 KEY_BITS = 48  # played samples needed to locate a block in the input
 WARMUP_S = 1.0  # frames handed over in each phase's first second are left out
 DRAIN_S = 0.6  # the output keeps running this long after the last frame
-DRIFT = 1.005
+DRIFTS = (0.005, -0.005, 0.01, -0.01)  # producer this much faster (negative: slower)
 DRIFT_MINUTES = 10
 SIM_RATE = 48000
-SIM_OURS_BLOCK = SIM_RATE * 5 // 1000  # PortAudio gives our stream ~5 ms blocks on this sink
+SIM_OURS_BLOCK = round(SIM_RATE * DEVICE_BLOCK_S)  # the block size our player asks for
+SOURCE = "caller"
 
 
 @dataclass(frozen=True)
 class Block:
-    """One output callback: its stream times and the first channel it played."""
+    """One output callback: its stream times and the first channel it played.
+
+    `start` and `consumed`: the input position of the first sample played and how many
+    input samples the block took, as our player's buffer reports them (None otherwise).
+    """
 
     current: float
     dac: float
     samples: Int16Array
     underflow: bool
+    start: float | None = None
+    consumed: float = 0.0
 
 
 @dataclass
@@ -71,6 +87,7 @@ class Playback:
     arrivals: list[float]  # stream time at which frame k was handed to the player
     blocks: list[Block]
     end_depth_ms: float
+    stats: PlayerStats | None = None  # our player's, at the end of the phase
 
 
 def marked_tone(rate: int, seconds: float, seed: int = 7) -> Int16Array:
@@ -125,6 +142,7 @@ class Target(Protocol):
     def clock(self) -> float: ...
     def hand(self, frame: rtc.AudioFrame) -> None: ...
     def depth_ms(self) -> float: ...
+    def callback_cpu(self) -> float: ...
     async def stop(self) -> None: ...
 
 
@@ -136,15 +154,46 @@ class _ObservedAudioPlayer(AudioPlayer):
         self._blocks = blocks
 
     def _callback(self, outdata: Int16Array, frames: int, time: Any, status: Any) -> None:
+        buffer = self._buffers.get(SOURCE)
+        before = _position(buffer)
         super()._callback(outdata, frames, time, status)
+        start, consumed = _placement(before, _position(buffer))
         self._blocks.append(
             Block(
                 time.currentTime,
                 time.outputBufferDacTime,
                 outdata[:, 0].copy(),
                 bool(status.output_underflow),
+                start,
+                consumed,
             )
         )
+
+
+def _position(buffer: JitterBuffer | None) -> tuple[float, int] | None:
+    """Where the buffer's next sample lies in its input, and how much it has skipped."""
+    if buffer is None:
+        return None
+    return buffer._r + buffer._phase, buffer.dropped
+
+
+def _placement(
+    before: tuple[float, int] | None, after: tuple[float, int] | None
+) -> tuple[float | None, float]:
+    """The block's first input position and input samples taken, unless it skipped."""
+    if before is None or after is None or after[1] != before[1]:
+        return None, 0.0
+    return before[0], after[0] - before[0]
+
+
+class _TimedAudioPlayer(AudioPlayer):
+    """Our player, unchanged, plus the callback thread's CPU time as of its last callback."""
+
+    thread_cpu = 0.0
+
+    def _callback(self, outdata: Int16Array, frames: int, time: Any, status: Any) -> None:
+        super()._callback(outdata, frames, time, status)
+        self.thread_cpu = thread_time()
 
 
 class OursTarget:
@@ -158,11 +207,14 @@ class OursTarget:
         return float(self.player._stream.time)
 
     def hand(self, frame: rtc.AudioFrame) -> None:
-        # What ListenerSession._pump_audio does with each AudioStream frame.
-        self.player.push("caller", np.frombuffer(frame.data, dtype=np.int16))
+        # What CallAudio._pump does with each AudioStream frame.
+        self.player.push(SOURCE, np.frombuffer(frame.data, dtype=np.int16))
 
     def depth_ms(self) -> float:
         return self.player.stats.depth_ms
+
+    def callback_cpu(self) -> float:
+        return self.player.thread_cpu if isinstance(self.player, _TimedAudioPlayer) else 0.0
 
     async def stop(self) -> None:
         self.player.close()
@@ -187,10 +239,13 @@ class _FrameQueue:
 class OutputPlayerTarget:
     """OutputPlayer fed the way add_track() feeds it (mixer), or straight into its buffer."""
 
-    def __init__(self, player: OutputPlayer, *, via_mixer: bool = True) -> None:
+    def __init__(
+        self, player: OutputPlayer, *, via_mixer: bool = True, cpu: list[float] | None = None
+    ) -> None:
         self.player = player
         self.via_mixer = via_mixer
         self.frames = _FrameQueue()
+        self.cpu = cpu or [0.0]
 
     async def start(self) -> None:
         await self.player.start()
@@ -212,6 +267,9 @@ class OutputPlayerTarget:
     def depth_ms(self) -> float:
         return len(self.player._buffer) / 2 * 1000 / self.player._sample_rate
 
+    def callback_cpu(self) -> float:
+        return self.cpu[0]
+
     async def stop(self) -> None:
         await self.player.aclose()
 
@@ -231,6 +289,9 @@ class ProducerOnly:
     def depth_ms(self) -> float:
         return 0.0
 
+    def callback_cpu(self) -> float:
+        return 0.0
+
     async def stop(self) -> None:
         return None
 
@@ -248,23 +309,29 @@ def _output_streams_patched(make: Callable[..., Any]) -> Iterator[None]:
         sd.OutputStream = real
 
 
-def open_output_player(rate: int, blocks: list[Block] | None = None) -> OutputPlayer:
-    """MediaDevices().open_output() at `rate`, its callback observed if `blocks` is given."""
+def open_output_player(
+    rate: int, blocks: list[Block] | None = None, cpu: list[float] | None = None
+) -> OutputPlayer:
+    """MediaDevices().open_output() at `rate`, its callback observed if `blocks` is given,
+    and its thread's CPU time as of the last callback kept in `cpu[0]` if `cpu` is."""
 
     def make(real: Any, *args: Any, callback: Any, **kwargs: Any) -> Any:
-        if blocks is None:
+        if blocks is None and cpu is None:
             return real(*args, callback=callback, **kwargs)
 
         def observed(outdata: Int16Array, frames: int, time_info: Any, status: Any) -> None:
             callback(outdata, frames, time_info, status)
-            blocks.append(
-                Block(
-                    time_info.currentTime,
-                    time_info.outputBufferDacTime,
-                    outdata[:, 0].copy(),
-                    bool(status.output_underflow),
+            if cpu is not None:
+                cpu[0] = thread_time()
+            if blocks is not None:
+                blocks.append(
+                    Block(
+                        time_info.currentTime,
+                        time_info.outputBufferDacTime,
+                        outdata[:, 0].copy(),
+                        bool(status.output_underflow),
+                    )
                 )
-            )
 
         return real(*args, callback=observed, **kwargs)
 
@@ -299,23 +366,39 @@ async def observed_phase(
     try:
         arrivals = await produce(target, signal, rate, seconds)
         depth = target.depth_ms()
+        stats = target.player.stats if isinstance(target, OursTarget) else None
         await asyncio.sleep(DRAIN_S)
     finally:
         await target.stop()
-    return Playback(name, arrivals, list(blocks), depth)
+    return Playback(name, arrivals, list(blocks), depth, stats)
 
 
-async def cpu_phase(target: Target, signal: Int16Array, rate: int, seconds: float) -> float:
-    """Process CPU seconds per minute of listening while `target` plays."""
+@dataclass(frozen=True)
+class CpuRow:
+    """CPU seconds per minute of listening: the process, the producer's loop, the callback."""
+
+    name: str
+    process: float
+    loop: float
+    callback: float
+
+
+async def cpu_phase(
+    name: str, target: Target, signal: Int16Array, rate: int, seconds: float
+) -> CpuRow:
+    """CPU seconds per minute of listening while `target` plays."""
     await target.start()
     try:
         await asyncio.sleep(0.5)
-        cpu0, wall0 = time.process_time(), time.monotonic()
+        cpu0, loop0, wall0 = time.process_time(), time.thread_time(), time.monotonic()
+        callback0 = target.callback_cpu()
         await produce(target, signal, rate, seconds)
-        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        callback = target.callback_cpu() - callback0
+        cpu, loop = time.process_time() - cpu0, time.thread_time() - loop0
+        wall = time.monotonic() - wall0
     finally:
         await target.stop()
-    return cpu / wall * 60
+    return CpuRow(name, cpu / wall * 60, loop / wall * 60, callback / wall * 60)
 
 
 @dataclass(frozen=True)
@@ -328,24 +411,52 @@ class LatencyRow:
     device_ms: float  # median outputBufferDacTime - currentTime
     block_ms: float  # median callback size
     end_depth_ms: float
+    stretched_blocks: int  # blocks placed by the buffer's report (resampled: no bits to read)
+    stats: PlayerStats | None  # our player's own account of the phase
+    reports_checked: int  # blocks both located by their bits and reported by the buffer
+    reports_wrong: int  # ... of which the two disagree
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Where one block's played samples came from in the input."""
+
+    start: float  # input position of the first played sample
+    taken: float  # input samples played
+    played: float  # output samples they made
+
+
+def _place(block: Block, found: tuple[int, int] | None) -> _Placed | None:
+    """By the block's bits if they are intact, else by its buffer's report of a stretch."""
+    if found is not None:
+        return _Placed(found[0], found[1], found[1])
+    if block.start is None or block.consumed <= 0:
+        return None
+    full = block.consumed >= 0.97 * len(block.samples)  # else ran dry, copied as it was
+    return _Placed(block.start, block.consumed, len(block.samples) if full else block.consumed)
 
 
 def analyse(pb: Playback, locator: SampleLocator, rate: int) -> LatencyRow:
     n = rate * FRAME_MS // 1000
     first_played: dict[int, float] = {}
-    short = underflows = 0
+    short = underflows = stretched = checked = wrong = 0
     window = (pb.arrivals[0] + WARMUP_S, pb.arrivals[-1])
     for block in pb.blocks:
         found = locator.locate(block.samples)
+        placed = _place(block, found)
+        if found is not None and block.start is not None and block.consumed == found[1]:
+            checked += 1
+            wrong += block.start != found[0]
         in_window = window[0] <= block.current <= window[1]
         if in_window:
-            short += found is None or found[1] < len(block.samples)
+            stretched += found is None and placed is not None
+            short += placed is None or placed.played < len(block.samples)
             underflows += block.underflow
-        if found is None:
+        if placed is None:
             continue
-        start, run = found
-        for k in range(-(-start // n), (start + run - 1) // n + 1):
-            first_played.setdefault(k, block.dac + (k * n - start) / rate)
+        for k in range(math.ceil(placed.start / n), math.ceil((placed.start + placed.taken) / n)):
+            offset = (k * n - placed.start) * placed.played / placed.taken
+            first_played.setdefault(k, block.dac + offset / rate)
     measured = [k for k, t in enumerate(pb.arrivals) if t >= window[0]]
     latencies = [(first_played[k] - pb.arrivals[k]) * 1000 for k in measured if k in first_played]
     return LatencyRow(
@@ -357,6 +468,10 @@ def analyse(pb: Playback, locator: SampleLocator, rate: int) -> LatencyRow:
         device_ms=statistics.median((b.dac - b.current) * 1000 for b in pb.blocks),
         block_ms=statistics.median(len(b.samples) * 1000 / rate for b in pb.blocks),
         end_depth_ms=pb.end_depth_ms,
+        stretched_blocks=stretched,
+        stats=pb.stats,
+        reports_checked=checked,
+        reports_wrong=wrong,
     )
 
 
@@ -371,46 +486,49 @@ def _pct(values: list[float], q: float) -> float:
 @dataclass(frozen=True)
 class DriftRow:
     name: str
+    drift: float
     final_ms: float
     max_ms: float
+    min_ms: float  # after the first second
     dropped_ms: float
     drop_events: int
+    underruns: int = 0
+    ratio_low: float = 1.0
+    ratio_high: float = 1.0
 
 
-def _schedule(frame: int, block: int, rate: int) -> Iterator[bool]:
-    """Producer (True) and consumer (False) events in time order, producer DRIFT fast."""
-    produce_every = frame / rate / DRIFT
-    consume_every = block / rate
-    end = DRIFT_MINUTES * 60.0
-    k = j = 0
-    while True:
-        tp, tc = k * produce_every, (j + 1) * consume_every
-        if min(tp, tc) >= end:
-            return
-        if tp <= tc:
-            k += 1
-            yield True
-        else:
-            j += 1
-            yield False
-
-
-def drift_ours(rate: int) -> DriftRow:
+def drift_ours(rate: int, drift: float) -> DriftRow:
+    """The real JitterBuffer with AudioPlayer's settings, on a simulated clock."""
     defaults = AudioPlayer()  # the target and cap AudioPlayer gives each source
-    buffer = JitterBuffer(rate, defaults._target_ms, defaults._cap_ms)
+    now = [0.0]
+    buffer = JitterBuffer(rate, defaults._target_ms, defaults._cap_ms, clock=lambda: now[0])
     frame = np.zeros(rate * FRAME_MS // 1000, dtype=np.int16)
-    deepest = events = 0
-    for is_producer in _schedule(len(frame), SIM_OURS_BLOCK, rate):
+    deepest = reads = 0
+    shallowest = buffer.cap
+    settled = rate // SIM_OURS_BLOCK  # reads in the first second
+    for is_producer, now[0] in drift_events(
+        len(frame), SIM_OURS_BLOCK, rate, drift, DRIFT_MINUTES * 60.0
+    ):
         if is_producer:
             buffer.write(frame)
         else:
-            before = buffer.dropped
             buffer.read(SIM_OURS_BLOCK)
-            events += buffer.dropped > before
+            reads += 1
+            if reads > settled:
+                shallowest = min(shallowest, buffer.depth)
         deepest = max(deepest, buffer.depth)
     ms = 1000 / rate
     return DriftRow(
-        "AudioPlayer (JitterBuffer)", buffer.depth * ms, deepest * ms, buffer.dropped * ms, events
+        "AudioPlayer (JitterBuffer)",
+        drift,
+        buffer.depth * ms,
+        deepest * ms,
+        shallowest * ms,
+        buffer.dropped * ms,
+        buffer.skips,
+        buffer.underruns,
+        buffer.ratio_low,
+        buffer.ratio_high,
     )
 
 
@@ -419,7 +537,7 @@ class _SimTime:
     outputBufferDacTime = 0.0
 
 
-def drift_output_player(rate: int) -> DriftRow:
+def drift_output_player(rate: int, drift: float) -> DriftRow:
     """OutputPlayer's own callback and buffer; its mixer's 100 ms chunking reproduced."""
     captured: dict[str, Any] = {}
 
@@ -434,7 +552,8 @@ def drift_output_player(rate: int) -> DriftRow:
     frame = rate * FRAME_MS // 1000
     outdata = np.zeros((block, 1), dtype=np.int16)
     in_mixer = deepest = 0
-    for is_producer in _schedule(frame, block, rate):
+    shallowest = None
+    for is_producer, _ in drift_events(frame, block, rate, drift, DRIFT_MINUTES * 60.0):
         if is_producer:
             in_mixer += frame
             if in_mixer >= chunk:  # the mixer emits one chunk; the playback loop appends it
@@ -442,10 +561,21 @@ def drift_output_player(rate: int) -> DriftRow:
                 in_mixer -= chunk
         else:
             callback(outdata, block, _SimTime(), None)
-        deepest = max(deepest, len(player._buffer) // 2 + in_mixer)
+        depth = len(player._buffer) // 2 + in_mixer
+        deepest = max(deepest, depth)
+        if not is_producer and depth:
+            shallowest = depth if shallowest is None else min(shallowest, depth)
     ms = 1000 / rate
     final = len(player._buffer) // 2 + in_mixer
-    return DriftRow("OutputPlayer (mixer + byte buffer)", final * ms, deepest * ms, 0.0, 0)
+    return DriftRow(
+        "OutputPlayer (mixer + byte buffer)",
+        drift,
+        final * ms,
+        deepest * ms,
+        (shallowest or 0) * ms,
+        0.0,
+        0,
+    )
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -454,8 +584,12 @@ def drift_output_player(rate: int) -> DriftRow:
 async def run(seconds: float) -> None:
     # OutputPlayer's mixer logs a warning every 100 ms once a phase's producer has stopped.
     logging.getLogger("livekit").setLevel(logging.ERROR)
-    drift = [drift_ours(SIM_RATE), drift_output_player(SIM_RATE)]
+    drift = [drift_ours(SIM_RATE, d) for d in DRIFTS]
+    drift.append(drift_output_player(SIM_RATE, DRIFTS[0]))
     with private_null_sink():
+        import sounddevice
+
+        default_rate = int(sounddevice.query_devices(kind="output")["default_samplerate"])
         probe = AudioPlayer()
         probe.open()
         rate = probe.sample_rate
@@ -480,57 +614,82 @@ async def run(seconds: float) -> None:
             playback = await observed_phase(name, make(blocks), blocks, signal, rate, seconds)
             rows.append(analyse(playback, locator, rate))
 
+        def output_player() -> Target:
+            cpu = [0.0]
+            return OutputPlayerTarget(open_output_player(rate, cpu=cpu), cpu=cpu)
+
         unobserved: list[tuple[str, Callable[[], Target]]] = [
             ("producer alone (no player)", ProducerOnly),
-            ("AudioPlayer", lambda: OursTarget(AudioPlayer())),
-            ("OutputPlayer via its mixer", lambda: OutputPlayerTarget(open_output_player(rate))),
+            ("AudioPlayer", lambda: OursTarget(_TimedAudioPlayer())),
+            ("OutputPlayer via its mixer", output_player),
         ]
-        cpu: list[tuple[str, float]] = []
-        for name, target in unobserved:
-            cpu.append((name, await cpu_phase(target(), signal, rate, seconds)))
+        cpu = [await cpu_phase(name, make(), signal, rate, seconds) for name, make in unobserved]
 
-    _print(rows, cpu, drift, rate, seconds)
+    _print(rows, cpu, drift, (rate, default_rate), seconds)
 
 
 def _print(
     rows: list[LatencyRow],
-    cpu: list[tuple[str, float]],
+    cpu: list[CpuRow],
     drift: list[DriftRow],
-    rate: int,
+    rates: tuple[int, int],
     seconds: float,
 ) -> None:
     print(
         f"machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}; device rate {rate} Hz; {seconds:.0f} s per phase\n"
+        f"{platform.python_version()}; {seconds:.0f} s per phase; device opened at "
+        f"{rates[0]} Hz (its default rate: {rates[1]} Hz)\n"
     )
     print(
         "| player | frames | median ms | p90 ms | max ms | device queue ms | block ms "
-        "| short blocks | device underflows | frames not played | depth at end ms |"
+        "| short blocks | device underflows | frames not played | depth at end ms "
+        "| stretched blocks |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         lat = r.latencies_ms
         print(
             f"| {r.name} | {len(lat)} | {statistics.median(lat):.1f} | {_pct(lat, 0.9):.1f} "
             f"| {max(lat):.1f} | {r.device_ms:.1f} | {r.block_ms:.1f} | {r.short_blocks} "
-            f"| {r.device_underflows} | {r.missing} | {r.end_depth_ms:.0f} |"
+            f"| {r.device_underflows} | {r.missing} | {r.end_depth_ms:.0f} "
+            f"| {r.stretched_blocks} |"
         )
     ours, sdk = statistics.median(rows[0].latencies_ms), statistics.median(rows[1].latencies_ms)
-    print(f"\nmedian added latency, AudioPlayer / OutputPlayer (mixer path): {ours / sdk:.2f}\n")
-    base = cpu[0][1]
-    print("| phase | CPU s per minute | % of one core | minus producer alone, s per minute |")
-    print("|---|---|---|---|")
-    for name, per_min in cpu:
-        print(f"| {name} | {per_min:.2f} | {per_min / 60 * 100:.1f} | {per_min - base:.2f} |")
+    print(f"\nmedian added latency, AudioPlayer / OutputPlayer (mixer path): {ours / sdk:.2f}")
     print(
-        f"\n| model ({DRIFT_MINUTES} simulated min, producer {(DRIFT - 1) * 100:.1f}% fast, "
-        f"{SIM_RATE} Hz) | final depth ms | max depth ms | audio dropped ms | drop events |"
+        f"AudioPlayer's position reports checked against the bits: {rows[0].reports_checked} "
+        f"blocks, {rows[0].reports_wrong} wrong"
     )
-    print("|---|---|---|---|---|")
+    own = rows[0].stats
+    if own is not None:
+        print(
+            f"AudioPlayer's own count: {own.skips} skips, "
+            f"{own.dropped_samples * 1000 / rates[0]:.0f} ms dropped, {own.underruns} underruns, "
+            f"resampling ratio {own.ratio_low:.4f} to {own.ratio_high:.4f}"
+        )
+    print()
+    base = cpu[0].process
+    print(
+        "| phase | CPU s per minute | % of one core | minus producer alone, s per minute "
+        "| loop thread, s per minute | callback thread, s per minute |"
+    )
+    print("|---|---|---|---|---|---|")
+    for c in cpu:
+        print(
+            f"| {c.name} | {c.process:.2f} | {c.process / 60 * 100:.1f} "
+            f"| {c.process - base:.2f} | {c.loop:.2f} | {c.callback:.2f} |"
+        )
+    print(
+        f"\n| model ({DRIFT_MINUTES} simulated min, {SIM_RATE} Hz) | producer | final depth ms "
+        "| max depth ms | min depth ms (after 1 s) | skips | audio dropped ms | underruns "
+        "| ratio range |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for d in drift:
         print(
-            f"| {d.name} | {d.final_ms:.0f} | {d.max_ms:.0f} | {d.dropped_ms:.0f} "
-            f"| {d.drop_events} |"
+            f"| {d.name} | {d.drift * 100:+.1f} % | {d.final_ms:.0f} | {d.max_ms:.0f} "
+            f"| {d.min_ms:.0f} | {d.drop_events} | {d.dropped_ms:.0f} | {d.underruns} "
+            f"| {d.ratio_low:.4f} to {d.ratio_high:.4f} |"
         )
 
 

@@ -3,8 +3,10 @@
 Threads: the owner (the asyncio loop that opens the player and pushes to it) and
 PortAudio's thread (the audio callback, and the finished callback). They share no lock;
 every field has one writer. Each `JitterBuffer` is single-producer/single-consumer: the
-producer alone writes `_claimed`, `_floor` and `_w`, the consumer alone writes `_r`, and
-under the GIL each of those assignments is atomic. The set of sources the callback mixes
+producer alone writes `_claimed`, `_floor`, `_w` and when its last write landed; the
+consumer alone writes `_r` and everything that steers playback (the depth's trend, the
+resampling ratio and phase, the counters); under the GIL each assignment is atomic, and
+the callback's arrays are all allocated before it runs. The set of sources the callback mixes
 is an immutable tuple that the owner replaces in one assignment. When a stream ends by
 itself (the device went away), PortAudio's thread only records which stream finished
 (`_finished`); the owner retires it (drops the stream and the buffers, reports the fault)
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -33,24 +36,35 @@ Int16Array = npt.NDArray[np.int16]
 Float32Array = npt.NDArray[np.float32]
 Float64Array = npt.NDArray[np.float64]
 
+# LiveKit decodes at 48 kHz: a device opened at that rate needs no resampling anywhere.
+# PortAudio reports 44.1 kHz for ALSA's pulse/default device whatever the server runs at,
+# so the device's default rate is only the fallback.
 DEFAULT_SAMPLE_RATE = 48000
 FULL_SCALE = 32767
-# 20 ms of device buffer: the callback needs the GIL, and Textual can hold it for a few
-# milliseconds at a time; PortAudio's "low" (about 9 ms on ALSA) underflows under load.
-DEVICE_LATENCY_S = 0.02
+# 12 ms of device buffer asked for, which ALSA's pulse plugin rounds to about 15 ms at
+# 48 kHz (20 ms became 30): the callback needs the GIL, which the call process's loop can
+# hold for a few milliseconds; PortAudio's "low" (about 9 ms on ALSA) underflows under load.
+DEVICE_LATENCY_S = 0.012
+# 5 ms blocks: with 10 ms ones a 20 ms buffer keeps too thin a cushion under the block
+# being read (the drift model runs dry at -1 %), and a larger buffer costs latency.
+DEVICE_BLOCK_S = 0.005
+TARGET_MS = 20.0  # each track's buffer: one 10 ms frame plus 10 ms for delivery jitter
 _SCRATCH_FRAMES = 8192
 _SHED_MARGIN_S = 0.04  # a backlog this far above the target is a stall's, not drift's
-_WHOLE = 1e-9  # a phase this close to a whole sample is one
 
-# Drift absorption. The producer (LiveKit's 10 ms frames, on the SDK's clock) and the
-# device (its own crystal) never run at exactly the same rate; instead of skipping when the
-# difference piles up, each buffer plays its input slightly faster or slower.
-TREND_S = 1.0  # the depth is smoothed over about a second: jitter averages out, drift does not
+# Drift absorption. The producer (LiveKit's frames, on the SDK's clock) and the device (its
+# own crystal) never run at exactly the same rate; rather than skip when the difference
+# piles up, each buffer plays slightly faster or slower. A PI controller on the depth's
+# trend: the proportional term pulls the depth back, the integral one settles on the clock
+# mismatch itself, so the depth returns to the target whatever the drift.
+TREND_S = 0.5  # time constant of the depth's trend: an average over about a second
 STRETCH_LIMIT = 0.02  # at most 2 % faster or slower, a third of a semitone: inaudible on speech
-STRETCH_PER_S = 2.0  # 1 % faster for every 5 ms that the depth's trend stands above target
-STRETCH_SLEW_PER_S = 0.01  # the ratio moves at most 1 % per second: it glides, never jumps
-STRETCH_I = 0.0
+STRETCH_PER_S = 3.0  # 3 % faster per 10 ms that the trend stands above the target,
+STRETCH_PER_S2 = 1.0  # ... and 1 % more for every 10 ms that it has stood there for a second
+STRETCH_SLEW_PER_S = 0.04  # the ratio moves at most 0.02 % per 5 ms block: it glides
 STRETCH_DEADBAND = 0.0005  # smaller corrections are not worth it: play the samples as they are
+LEARN_AFTER_S = 1.0  # priming overshoots the target by up to a frame: not a drift to learn
+TREND_SLACK_S = 0.001  # a trend this close to the target is jitter: nothing to correct
 
 _NO_PORTAUDIO = (
     "The PortAudio library is not installed, so call audio cannot play. "
@@ -95,6 +109,9 @@ class PlayerStats:
     depth_ms: float
     sources: int
     device_underflows: int = 0
+    skips: int = 0  # times a buffer skipped audio (a stall's backlog, the cap, an overrun)
+    ratio_low: float = 1.0  # the range of input samples played per output sample
+    ratio_high: float = 1.0
 
 
 def list_output_devices() -> list[OutputDevice]:
@@ -125,22 +142,48 @@ def _default_output_index(sd: ModuleType) -> int:
     return int(index) if isinstance(index, int) else -1
 
 
+def _device_rate(sd: ModuleType, info: dict[str, Any], channels: int) -> int:
+    """48 kHz if the device takes it (LiveKit's rate: nothing resamples), else its own rate."""
+    try:
+        sd.check_output_settings(
+            device=int(info["index"]),
+            samplerate=DEFAULT_SAMPLE_RATE,
+            channels=channels,
+            dtype="int16",
+        )
+    except (ValueError, sd.PortAudioError):
+        return int(info["default_samplerate"])
+    return DEFAULT_SAMPLE_RATE
+
+
 def mix(frames: Sequence[Int16Array], gain: float, out: Int16Array, acc: Float32Array) -> None:
     """Sum `frames` into `out` (len(out) samples; shorter frames are padded with silence).
 
     Sums in float32 (exact for int16 inputs) and saturates at +/-32767, so loud voices
     clip instead of wrapping round to the opposite sign. `acc` is caller-owned scratch
-    at least len(out) long, so the audio callback allocates no sample memory.
+    at least 2 * len(out) long, so the audio callback allocates no sample memory (adding
+    int16 into float32 directly would: numpy buffers the conversion).
     """
     n = len(out)
-    total = acc[:n]
-    total.fill(0.0)
-    for frame in frames:
-        total[: len(frame)] += frame
+    if not frames:
+        out.fill(0)
+        return
+    k = len(frames[0])
+    if len(frames) == 1 and gain == 1.0:  # nothing to sum or scale: copy, the common case
+        out[:k] = frames[0]
+        out[k:] = 0
+        return
+    total, converted = acc[:n], acc[n : 2 * n]
+    np.copyto(total[:k], frames[0])
+    total[k:] = 0.0
+    for frame in frames[1:]:
+        k = len(frame)
+        np.copyto(converted[:k], frame)
+        total[:k] += converted[:k]
     if gain != 1.0:
         total *= gain
     np.clip(total, -FULL_SCALE, FULL_SCALE, out=total)
-    out[:] = total
+    np.copyto(out, total, casting="unsafe")
 
 
 class _Interpolator:
@@ -158,10 +201,6 @@ class _Interpolator:
         self._index: npt.NDArray[np.intp] = np.zeros(frames, dtype=np.intp)
         self._left: Float64Array = np.zeros(frames, dtype=np.float64)
         self._right: Float64Array = np.zeros(frames, dtype=np.float64)
-
-    @property
-    def frames(self) -> int:
-        return len(self._steps)
 
     def run(self, phase: float, ratio: float, out: Int16Array) -> None:
         """Fill `out` with `source` read at positions phase, phase + ratio, phase + 2 ratio...
@@ -191,17 +230,23 @@ class JitterBuffer:
 
     Playback starts once `target` samples are buffered. The producer's clock and the
     device's never agree exactly, so the consumer steers the depth back to `target` by
-    playing slightly faster or slower (up to `STRETCH_LIMIT`, by linear interpolation,
-    as WebRTC's NetEq stretches), following the depth's trend over about a second; near
-    the target it plays the samples as they are. Skipping is kept for what stretching
-    cannot absorb: when the producer runs more than `cap` ahead, the oldest audio is
-    dropped back to `target`, and when the buffer has stayed above its high water mark
-    for a second (the backlog a stall leaves), the consumer skips back to `target`. When
-    it runs dry the consumer counts an underrun and re-primes. Indices are absolute sample
-    counts; positions are taken modulo the ring size.
+    playing slightly faster or slower (at most `STRETCH_LIMIT`, resampling by linear
+    interpolation, as WebRTC's NetEq stretches), following the depth's trend over about
+    a second, and plays samples unchanged once the trend sits at the target. Skipping is
+    left for what stretching would take seconds to absorb: when the producer runs more
+    than `cap` ahead, the oldest audio is dropped back to `target`, and when the buffer
+    has stayed above its high water mark for a second (the backlog a stall leaves), the
+    consumer skips back to `target`. When it runs dry it counts an underrun and re-primes.
+    Indices are absolute sample counts; positions are taken modulo the ring size.
     """
 
-    def __init__(self, rate: int, target_ms: float, cap_ms: float) -> None:
+    def __init__(
+        self,
+        rate: int,
+        target_ms: float,
+        cap_ms: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.target = max(1, round(rate * target_ms / 1000))
         self.cap = max(self.target, round(rate * cap_ms / 1000))
         # Spare room past `cap` so a write never lands on samples the consumer may be copying.
@@ -210,18 +255,22 @@ class JitterBuffer:
         self._scratch: Int16Array = np.zeros(_SCRATCH_FRAMES, dtype=np.int16)
         self._interpolator = _Interpolator(_SCRATCH_FRAMES)
         self._rate = rate
+        self._clock = clock
         self._w = 0  # producer: end of committed audio
         self._claimed = 0  # producer: end of the write in progress (set before copying)
         self._floor = 0  # producer: oldest sample still worth playing
+        self._written = 0  # producer: samples the last write brought
+        self._written_at = 0.0  # producer: when it landed, on `clock`
         self._r = 0  # consumer: next sample to play
         self._playing = False  # consumer
-        # Above this, the excess is a stall's backlog, not drift: stretching would take
-        # seconds, so it is skipped instead (and stretching holds still meanwhile).
+        # Above this the excess is a stall's backlog, not drift: stretching would take
+        # seconds over it, so it is skipped instead (and the trend holds still meanwhile).
         self._high_water = max(2 * self.target, self.target + round(rate * _SHED_MARGIN_S))
         self._high_for = 0  # consumer: samples played while above the high water mark
         self._recover_after = rate  # consumer: one second of that, then skip back
         self._level = float(self.target)  # consumer: the depth's trend, in samples
-        self._drift = 0.0
+        self._drift = 0.0  # consumer: the integral term; settles on the clocks' mismatch
+        self._learn_after = 0  # consumer: samples to play before the integral learns again
         self._ratio = 1.0  # consumer: input samples played per output sample
         self._phase = 0.0  # consumer: how far past `_r` the next output sample lies (0..1)
         self.ratio_low = self.ratio_high = 1.0  # consumer: the range the ratio has covered
@@ -237,7 +286,7 @@ class JitterBuffer:
 
     @property
     def ratio(self) -> float:
-        """Input samples played per output sample: above 1 when draining a surplus."""
+        """Input samples played per output sample: above 1 while draining a surplus."""
         return self._ratio
 
     def write(self, pcm: Int16Array) -> None:
@@ -245,8 +294,7 @@ class JitterBuffer:
         n = len(pcm)
         if n == 0:
             return
-        w = self._w
-        new_w = w + n
+        new_w = self._w + n
         if n > self.cap:
             pcm = pcm[-self.cap :]
             n = self.cap
@@ -260,6 +308,8 @@ class JitterBuffer:
         else:
             self._ring[pos:] = pcm[:first]
             self._ring[: n - first] = pcm[first:]
+        self._written = n
+        self._written_at = self._clock()
         self._w = new_w
 
     def read(self, frames: int) -> Int16Array:
@@ -268,26 +318,25 @@ class JitterBuffer:
         r = self._r
         floor = self._floor
         if r < floor:
-            self._skip(floor - r)
+            self._skip(floor - r, w - floor)
             r = floor
         available = w - r
         if self._playing and available > self._high_water:
             self._high_for += frames
             if self._high_for >= self._recover_after:
-                self._skip(available - self.target)
+                self._skip(available - self.target, self.target)
                 r = w - self.target
                 available = self.target
                 self._high_for = 0
         else:
             self._high_for = 0
-            if self._playing:
-                self._steer(available, frames)
+            self._steer(available, frames)
         if not self._playing:
             if available < min(max(self.target, frames), self.cap):
                 self._r = r
                 return self._scratch[:0]
             self._playing = True
-            self._level = float(available)
+            self._learn_after = round(self._rate * LEARN_AFTER_S)
         if frames > len(self._scratch):  # once, if the device asks for more than ever before
             self._scratch = np.zeros(frames, dtype=np.int16)
             self._interpolator = _Interpolator(frames)
@@ -302,25 +351,25 @@ class JitterBuffer:
         return self._scratch[:n]
 
     def _copy(self, r: int, n: int) -> int:
-        """Copy n samples from `r` into the scratch block; how many are good to play."""
+        """Copy n samples from `r` into the scratch block; how many are fit to play."""
         pos = r % self._size
         first = min(n, self._size - pos)
         self._scratch[:first] = self._ring[pos : pos + first]
         if first < n:
             self._scratch[first:n] = self._ring[: n - first]
         if self._claimed - self._size > r:  # overwritten while copying: never play it
-            self._skip(n)
+            self._skip(n, self._w - r - n)
             return 0
         return n
 
     def _stretch(self, r: int, frames: int, available: int) -> int:
-        """Play `frames` output samples from the input at `_ratio`; how many were played."""
+        """Play `frames` output samples made from the input at `_ratio`; how many played."""
         phase, ratio = self._phase, self._ratio
         end = phase + frames * ratio
         need = int(end - ratio) + 2  # both neighbours of the last output sample
-        if need > available:  # running dry: play what is left as it is
+        if need > available:  # all but dry: play what there is as it is
             self._phase = 0.0
-            n = self._copy(r, available)
+            n = self._copy(r, min(frames, available))
             self._r = r + n
             return n
         source = self._interpolator.source[:need]
@@ -330,38 +379,44 @@ class JitterBuffer:
         if first < need:
             source[first:] = self._ring[: need - first]
         if self._claimed - self._size > r:  # overwritten while copying: never play it
-            self._skip(need)
-            self._phase = 0.0
+            self._skip(need, self._w - r - need)
             self._r = r + need
             return 0
         self._interpolator.run(phase, ratio, self._scratch[:frames])
         advance = round(end)
-        if abs(end - advance) > _WHOLE:  # landing on a whole sample stays exact
+        if abs(end - advance) < 1e-9:  # landed on a whole sample: plain copying may resume
+            self._phase = 0.0
+        else:
             advance = int(end)
             self._phase = end - advance
-        else:
-            self._phase = 0.0
         self._r = r + advance
         return frames
 
     def _steer(self, available: int, frames: int) -> None:
-        """Move the ratio a small step towards what the depth's trend asks for."""
+        """Move the ratio one small step towards what the depth's trend asks for."""
         span = frames / self._rate
-        self._level += (available - self._level) * min(1.0, span / TREND_S)
+        # The depth as if the producer's audio flowed in evenly rather than a frame at a
+        # time: without this, the trend would see a sawtooth a frame deep whenever the
+        # clocks drift, and the ratio would wobble with it.
+        since = (self._clock() - self._written_at) * self._rate
+        written = self._written
+        even = available - written / 2 + min(written, max(0.0, since))
+        self._level += (even - self._level) * min(1.0, span / TREND_S)
+        if not self._playing:  # re-priming: the trend sees how dry it ran, the ratio waits
+            return
         excess_s = (self._level - self.target) / self._rate
-        self._drift = min(
-            STRETCH_LIMIT, max(-STRETCH_LIMIT, self._drift + STRETCH_I * excess_s * span)
-        )
-        want = 1.0 + min(STRETCH_LIMIT, max(-STRETCH_LIMIT, STRETCH_PER_S * excess_s + self._drift))
+        excess_s -= min(TREND_SLACK_S, max(-TREND_SLACK_S, excess_s))
+        push = STRETCH_PER_S * excess_s + self._drift
+        if self._learn_after > 0:
+            self._learn_after -= frames
+        elif STRETCH_DEADBAND <= abs(push) < STRETCH_LIMIT:
+            # Only a controller that acts, unsaturated, learns the drift: a backlog drained
+            # at full stretch says nothing about the clocks (learning from it would
+            # overshoot), and an error too small to act on would only wind it up.
+            self._drift += STRETCH_PER_S2 * excess_s * span
+        want = 1.0 + min(STRETCH_LIMIT, max(-STRETCH_LIMIT, push))
         if abs(want - 1.0) < STRETCH_DEADBAND:
-            # Close enough: aim for plain playback, first gliding onto a whole sample.
-            phase = self._phase
-            if phase == 0.0:
-                want = 1.0
-            elif phase <= 0.5:
-                want = 1.0 - phase / frames
-            else:
-                want = 1.0 + (1.0 - phase) / frames
+            want = self._landing(frames)
         step = STRETCH_SLEW_PER_S * span
         ratio = self._ratio
         if abs(want - ratio) <= step:
@@ -374,10 +429,21 @@ class JitterBuffer:
         elif ratio > self.ratio_high:
             self.ratio_high = ratio
 
-    def _skip(self, samples: int) -> None:
+    def _landing(self, frames: int) -> float:
+        """The ratio that ends this block on a whole sample, from where copying resumes."""
+        phase = self._phase
+        if phase == 0.0:
+            return 1.0
+        if phase <= 0.5:
+            return 1.0 - phase / frames  # back onto the sample behind
+        return 1.0 + (1.0 - phase) / frames  # on to the sample ahead
+
+    def _skip(self, samples: int, left: int) -> None:
+        """Count `samples` skipped unplayed, `left` buffered after them."""
         self.dropped += samples
         self.skips += 1
         self._phase = 0.0
+        self._level = float(left)  # the trend starts afresh from what is left
 
 
 class AudioPlayer:
@@ -391,7 +457,7 @@ class AudioPlayer:
         self,
         device: int | str | None = None,
         *,
-        target_ms: float = 40.0,
+        target_ms: float = TARGET_MS,
         cap_ms: float = 150.0,
         on_fault: Callable[[AudioUnavailable], None] | None = None,
     ) -> None:
@@ -409,13 +475,14 @@ class AudioPlayer:
         self._focus: frozenset[str] | None = None
         self._buffers: dict[str, JitterBuffer] = {}
         self._plan: tuple[tuple[JitterBuffer, bool], ...] = ()  # what the callback mixes
-        self._acc: Float32Array = np.zeros(_SCRATCH_FRAMES, dtype=np.float32)
+        self._acc: Float32Array = np.zeros(2 * _SCRATCH_FRAMES, dtype=np.float32)
         self._mono: Int16Array = np.zeros(_SCRATCH_FRAMES, dtype=np.int16)
         self._frames_played = 0
         self._callbacks = 0
         self._device_underflows = 0
         self._retired_underruns = 0
         self._retired_dropped = 0
+        self._retired_skips = 0
 
     @property
     def is_open(self) -> bool:
@@ -425,7 +492,7 @@ class AudioPlayer:
 
     @property
     def sample_rate(self) -> int:
-        """The rate `push` expects: the device's own, so PortAudio never resamples."""
+        """The rate `push` expects: the stream's own (48 kHz where the device takes it)."""
         return self._rate
 
     @property
@@ -440,6 +507,9 @@ class AudioPlayer:
             depth_ms=depth * 1000.0 / self._rate,
             sources=len(buffers),
             device_underflows=self._device_underflows,
+            skips=self._retired_skips + sum(b.skips for b in buffers),
+            ratio_low=min((b.ratio_low for b in buffers), default=1.0),
+            ratio_high=max((b.ratio_high for b in buffers), default=1.0),
         )
 
     def open(self) -> None:
@@ -453,8 +523,8 @@ class AudioPlayer:
             self._loop = None  # no loop: a stream that ends is retired on the next call
         sd = self._sd = _import_sounddevice()
         info = self._query_device(sd)
-        rate = int(info["default_samplerate"])
         channels = min(2, int(info["max_output_channels"]))
+        rate = _device_rate(sd, info, channels)
         self._rate, self._channels = rate, channels
         self._clear_sources()
         holder: list[Any] = []
@@ -465,6 +535,7 @@ class AudioPlayer:
                 channels=channels,
                 dtype="int16",
                 latency=DEVICE_LATENCY_S,
+                blocksize=round(rate * DEVICE_BLOCK_S),
                 callback=self._callback,
                 finished_callback=lambda: self._stream_finished(holder),
             )
@@ -500,7 +571,7 @@ class AudioPlayer:
             buffer = JitterBuffer(self._rate, self._target_ms, self._cap_ms)
             self._buffers = {**self._buffers, source: buffer}
             self._replan()
-        buffer.write(pcm.reshape(-1))
+        buffer.write(pcm if pcm.ndim == 1 else pcm.reshape(-1))
 
     def remove_source(self, source: str) -> None:
         buffer = self._buffers.get(source)
@@ -508,8 +579,7 @@ class AudioPlayer:
             return
         self._buffers = {k: v for k, v in self._buffers.items() if k != source}
         self._replan()
-        self._retired_underruns += buffer.underruns
-        self._retired_dropped += buffer.dropped
+        self._retire(buffer)
 
     def set_volume(self, gain: float) -> None:
         self._gain = min(2.0, max(0.0, float(gain)))
@@ -527,10 +597,15 @@ class AudioPlayer:
 
     def _clear_sources(self) -> None:
         for buffer in self._buffers.values():
-            self._retired_underruns += buffer.underruns
-            self._retired_dropped += buffer.dropped
+            self._retire(buffer)
         self._buffers = {}
         self._plan = ()
+
+    def _retire(self, buffer: JitterBuffer) -> None:
+        """Keep a dropped buffer's counts in the totals."""
+        self._retired_underruns += buffer.underruns
+        self._retired_dropped += buffer.dropped
+        self._retired_skips += buffer.skips
 
     def _query_device(self, sd: ModuleType) -> dict[str, Any]:
         """The chosen output's PortAudio description, or a message naming the outputs there are."""
@@ -563,22 +638,22 @@ class AudioPlayer:
         self._callbacks += 1
         if status.output_underflow:
             self._device_underflows += 1
-        if frames > len(self._acc):
-            self._acc = np.zeros(frames, dtype=np.float32)  # once, if the device asks for more
+        if frames > len(self._mono):  # once, if the device asks for more than ever before
+            self._acc = np.zeros(2 * frames, dtype=np.float32)
             self._mono = np.zeros(frames, dtype=np.int16)
         audible: list[Int16Array] = []
         for buffer, is_audible in self._plan:
             samples = buffer.read(frames)
             if is_audible and len(samples):
                 audible.append(samples)
-        mono = self._mono[:frames]
-        mix(audible, self._gain, mono, self._acc)
+        if self._channels == 1:
+            mix(audible, self._gain, outdata[:, 0], self._acc)
+        else:
+            mono = self._mono[:frames]
+            mix(audible, self._gain, mono, self._acc)
+            outdata[:] = mono[:, np.newaxis]
         if audible:
             self._frames_played += max(len(s) for s in audible)
-        if self._channels == 1:
-            outdata[:, 0] = mono
-        else:
-            outdata[:] = mono[:, np.newaxis]
 
     def _stream_finished(self, holder: list[Any]) -> None:
         """PortAudio's thread, when a stream ends: record it and wake the owner, nothing more.

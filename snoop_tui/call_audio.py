@@ -98,10 +98,14 @@ class CallAudio:
             self._pumps[track.sid] = asyncio.create_task(self._pump(track))
 
     async def _pump(self, track: rtc.RemoteAudioTrack) -> None:
+        # At the device's rate (48 kHz where it takes it, as LiveKit decodes: no resampling)
+        # and mono. Runs for every 10 ms frame, so nothing is looked up or copied per frame
+        # that need not be: the frame's bytes go into the player's ring as they are.
+        sid, push = track.sid, self.player.push
         stream = rtc.AudioStream(track, sample_rate=self.player.sample_rate, num_channels=1)
         try:
             async for event in stream:
-                self.player.push(track.sid, np.frombuffer(event.frame.data, dtype=np.int16))
+                push(sid, np.frombuffer(event.frame.data, dtype=np.int16))
         finally:
             with contextlib.suppress(Exception):
                 await stream.aclose()

@@ -32,9 +32,9 @@ import numpy.typing as npt
 import pytest
 
 SINK_NAME = "snoop_test"
-# PortAudio reports 44.1 kHz for ALSA's "default"; a sink at another rate makes the
+# The player opens at 48 kHz (LiveKit's rate); a sink at another rate makes the
 # pulse plugin start each stream with a burst of underflows while it resamples.
-_SINK_ARGS = (f"sink_name={SINK_NAME}", "rate=44100")
+_SINK_ARGS = (f"sink_name={SINK_NAME}", "rate=48000")
 RECORD_RATE = 16000
 
 Samples = npt.NDArray[np.int16]
@@ -311,3 +311,32 @@ def band_energy(samples: Samples, rate: int, freq: float, half_width: float = 15
 def peak(samples: Samples) -> int:
     """Largest absolute sample: 0 for the silence of an unused null sink."""
     return int(np.abs(samples.astype(np.int32)).max(initial=0))
+
+
+def drift_events(
+    frame: int,
+    block: int,
+    rate: int,
+    drift: float,
+    seconds: float,
+    stall: tuple[float, float] | None = None,
+) -> Iterator[tuple[bool, float]]:
+    """A producer's frames (True) and a device's block reads (False), in time order, on
+    simulated clocks: frames of `frame` samples with the producer `drift` fast, blocks of
+    `block`, until `seconds`. `stall`: (when, how long) the device stops, then goes on."""
+    produce_every = frame / rate / (1 + drift)
+    consume_every = block / rate
+    k = j = 0
+    while True:
+        tp = k * produce_every
+        tc = (j + 1) * consume_every
+        if stall is not None and tc >= stall[0]:
+            tc += stall[1]
+        if min(tp, tc) >= seconds:
+            return
+        if tp <= tc:
+            k += 1
+            yield True, tp
+        else:
+            j += 1
+            yield False, tc

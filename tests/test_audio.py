@@ -93,7 +93,8 @@ def test_caller_and_agent_tones_both_reach_the_sink(
     player.open()
     player.open()  # idempotent
     assert player.is_open
-    assert player.sample_rate == int(list_default_output().default_samplerate)
+    assert player.sample_rate == 48000  # LiveKit's rate, though PortAudio's default is 44.1k
+    assert list_default_output().default_samplerate == 44100
     with null_sink.recording() as rec:
         feed(player, {CALLER: CALLER_HZ, AGENT: AGENT_HZ}, 0.6)
         midway = player.stats.frames_played
@@ -147,7 +148,7 @@ def test_volume_scales_what_reaches_the_sink(null_sink: NullSink, player: AudioP
 
 def test_mixing_full_scale_sources_saturates_instead_of_wrapping() -> None:
     n = 64
-    acc = np.zeros(n, dtype=np.float32)
+    acc = np.zeros(2 * n, dtype=np.float32)
     out = np.zeros(n, dtype=np.int16)
     high = np.full(n, 32767, dtype=np.int16)
     low = np.full(n, -32768, dtype=np.int16)
@@ -166,8 +167,13 @@ def test_mixing_full_scale_sources_saturates_instead_of_wrapping() -> None:
     assert (out[: n // 2] == 32767).all() and (out[n // 2 :] == 0).all()
 
 
+def still() -> float:
+    """A clock that never moves: these tests step the buffer by hand."""
+    return 0.0
+
+
 def test_jitter_buffer_waits_for_target_then_drops_oldest_past_cap() -> None:
-    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150)  # 40 and 150 samples
+    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, clock=still)  # 40, 150 samples
     buffer.write(np.arange(30, dtype=np.int16))
     assert len(buffer.read(10)) == 0  # still priming
     buffer.write(np.arange(30, 60, dtype=np.int16))
@@ -180,7 +186,7 @@ def test_jitter_buffer_waits_for_target_then_drops_oldest_past_cap() -> None:
 
 
 def test_jitter_buffer_sheds_a_lasting_backlog_back_to_target() -> None:
-    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150)  # high water: 80 samples
+    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, clock=still)  # high water: 80
     buffer.write(np.zeros(120, dtype=np.int16))  # a stall left 120 ms queued, under the cap
     depths = []
     for _ in range(150):  # 1.5 s of a producer exactly in step with the device
@@ -193,7 +199,7 @@ def test_jitter_buffer_sheds_a_lasting_backlog_back_to_target() -> None:
 
 
 def test_jitter_buffer_counts_one_underrun_then_reprimes() -> None:
-    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150)
+    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, clock=still)
     buffer.write(np.ones(45, dtype=np.int16))
     assert len(buffer.read(40)) == 40
     assert len(buffer.read(10)) == 5
@@ -350,21 +356,47 @@ class StandInSoundDevice:
 
     PortAudioError = RuntimeError
 
-    def __init__(self) -> None:
+    def __init__(self, rates: tuple[int, ...] = (44100, 48000)) -> None:
         self.streams: list[StandInStream] = []
+        self.options: list[dict[str, Any]] = []
+        self.rates = rates  # what the device accepts; the first is its default
 
     def query_devices(self, device: object = None, kind: str = "") -> dict[str, Any]:
         return {
             "index": 0,
             "name": "stand-in",
             "max_output_channels": 2,
-            "default_samplerate": 48000,
+            "default_samplerate": self.rates[0],
         }
 
+    def check_output_settings(self, samplerate: int = 0, **settings: Any) -> None:
+        if samplerate not in self.rates:
+            raise self.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
+
     def OutputStream(self, **options: Any) -> StandInStream:
+        self.options.append(options)
         stream = StandInStream(**options)
         self.streams.append(stream)
         return stream
+
+
+@pytest.mark.parametrize(
+    ("accepted", "opened"), [((44100, 48000), 48000), ((44100,), 44100), ((32000,), 32000)]
+)
+def test_the_output_opens_at_48_khz_where_the_device_takes_it(
+    monkeypatch: pytest.MonkeyPatch, accepted: tuple[int, ...], opened: int
+) -> None:
+    portaudio = StandInSoundDevice(rates=accepted)
+    monkeypatch.setattr(audio_module, "_import_sounddevice", lambda: portaudio)
+    player = AudioPlayer()
+    player.open()
+    try:
+        assert player.sample_rate == opened
+        options = portaudio.options[-1]
+        assert options["samplerate"] == opened
+        assert options["blocksize"] == round(opened * audio_module.DEVICE_BLOCK_S)
+    finally:
+        player.close()
 
 
 class WatchedPlayer(AudioPlayer):
