@@ -300,8 +300,9 @@ def _board(args: argparse.Namespace) -> int:
 
 def _guard(args: argparse.Namespace) -> int:
     """Run the panel in a child process, and put the terminal back if it dies."""
-    panel = [sys.executable, "-m", "snoop_tui", *args.words]
-    return run_guarded(panel, args.log_file, exit_codes() | {0, 2, 130})
+    return run_guarded(
+        functools.partial(main, args.words), args.log_file, exit_codes() | {0, 2, 130}
+    )
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import TextIO
 
 from snoop_tui.errors import ConfigError
 
@@ -40,6 +41,10 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record))
 
 
+class _LogFileHandler(logging.StreamHandler[TextIO]):
+    """The handler `configure_logging` installs: one per process."""
+
+
 def configure_logging(path: str) -> None:
     """Send DEBUG and above to `path`, created (or tightened) to mode 0600.
 
@@ -51,9 +56,12 @@ def configure_logging(path: str) -> None:
         raise ConfigError(
             f"Cannot write the log file {path} ({exc.strerror}); choose another --log-file."
         ) from None
-    handler = logging.StreamHandler(os.fdopen(fd, "a", encoding="utf-8"))
+    handler = _LogFileHandler(os.fdopen(fd, "a", encoding="utf-8"))
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
+    for earlier in [h for h in root.handlers if isinstance(h, _LogFileHandler)]:
+        root.removeHandler(earlier)  # the guard's, inherited by the panel it forked
+        earlier.close()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     for noisy in ("asyncio", "httpcore", "markdown_it"):

@@ -1,6 +1,7 @@
 """Keeps the terminal usable whatever happens to the panel's process.
 
-`snoop-tui` runs the panel in a child process and waits for it. If the panel dies
+`snoop-tui` runs the panel in a child process (a fork of itself: no second interpreter
+to start, so the panel is on screen sooner) and waits for it. If the panel dies
 (a bug, a kill), this small parent, which never loads Textual or a native library,
 puts the terminal back as the panel found it: alternate screen left, cursor shown,
 mouse reporting, bracketed paste, focus events and the kitty keyboard protocol
@@ -12,13 +13,14 @@ own (parent-death signal), so nothing is left behind.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import subprocess
 import sys
 import termios
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from snoop_tui.lifeline import die_with_starter
 
@@ -68,8 +70,8 @@ def describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
-def run_guarded(argv: Sequence[str], log_file: str | None, known_codes: set[int]) -> int:
-    """Run the panel as `argv` in a child process; clean up after it if it dies.
+def run_guarded(panel: Callable[[], int], log_file: str | None, known_codes: set[int]) -> int:
+    """Run `panel()` in a child process, forked from this one; clean up after it if it dies.
 
     Exit codes in `known_codes` are the panel's own endings (it has printed its
     message); anything else, or death by a signal, is a crash."""
@@ -78,18 +80,23 @@ def run_guarded(argv: Sequence[str], log_file: str | None, known_codes: set[int]
     if fd is not None:
         with contextlib.suppress(termios.error):
             saved = termios.tcgetattr(fd)
-    env = {**os.environ, PANEL_PROCESS_ENV: "1"}
     # The panel ends as Stop does if snoop-tui itself is killed (SIGKILL included).
-    child = subprocess.Popen(list(argv), env=env, preexec_fn=die_with_starter(signal.SIGTERM))
+    tie_to_guard = die_with_starter(signal.SIGTERM)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    child = os.fork()
+    if child == 0:
+        _be_the_panel(panel, tie_to_guard)
 
     def forward(signum: int, _frame: object) -> None:
         with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signum)
+            os.kill(child, signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, forward)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the panel's (it reads raw keys)
-    code = child.wait()
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
     if code in known_codes:
         return code
     if fd is not None:
@@ -101,3 +108,26 @@ def run_guarded(argv: Sequence[str], log_file: str | None, known_codes: set[int]
         file=sys.stderr,
     )
     return 1
+
+
+def _be_the_panel(panel: Callable[[], int], tie_to_guard: Callable[[], None]) -> NoReturn:
+    """In the forked child: run the panel, then end this process, whatever its threads
+    (Textual's input thread can outlive a closed terminal), never returning into the
+    guard's code."""
+    code = 1
+    try:
+        tie_to_guard()  # exits at once if the guard is already gone
+        os.environ[PANEL_PROCESS_ENV] = "1"
+        code = panel()
+    except SystemExit as leaving:
+        code = leaving.code if isinstance(leaving.code, int) else 1
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:  # main() reports its own failures; this is a last resort
+        logging.getLogger("snoop_tui").exception("the panel failed")
+    finally:
+        logging.shutdown()
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)

@@ -79,6 +79,7 @@ def test_failure_paths_keep_secrets_out_of_terminal_and_log(
     assert error.title in run.output and "Traceback" not in run.output
     log = _assert_private_log(log_file)
     assert "listener-token" in log, log[-2000:]  # the request is in the log, its secrets not
+    assert log.count(f"ERROR snoop_tui: {error.title}: ") == 1, log[-2000:]  # said once
     _assert_no_secrets("the terminal", run.output)
     _assert_no_secrets("the log", log)
 
