@@ -1,13 +1,16 @@
-"""A supervisor's shift, compressed: one panel process, many calls, faults along the way.
+"""A supervisor's shift, compressed: one board, many calls, faults along the way.
 
-Runs 30 consecutive `watch` sessions (the product: each call in its own process) in
-this one process against a real livekit-server and the local platform API, each on
-a simulated call (its own process) that talks for `--call-seconds`. Along the way the
-livekit-server is killed and restarted on the same ports 10 times and the call
-process is killed (SIGKILL) 3 times, each in the middle of a call. After every call
-it records this process's RSS, threads (native ones included) and open file
-descriptors, checks that no call process or other child is left, and compares the
-final segments the call published with those the panel showed.
+Runs the real board (`make_board_app`: the board process, each opened call in a call
+process of its own) in this one process against a real livekit-server and the local
+platform API, for 30 consecutive calls. Each call is a simulated call (its own process)
+that comes in, is listed, is opened from the board with Enter, talks for
+`--call-seconds`, ends (its agent leaves and the platform marks it completed), and is
+left with Stop, back to the board. Along the way the livekit-server is killed and
+restarted on the same ports 10 times and the call process is killed (SIGKILL) 3 times,
+each in the middle of a call. After every call it records this process's RSS, threads
+(native ones included) and open file descriptors, checks that no call process or other
+child is left, and compares the final segments the call published with those the
+panel showed.
 
     .venv/bin/python -m bench.soak                      # 30 calls x 120 s: about 65 min
     .venv/bin/python -m bench.soak --call-seconds 20    # the same faults, faster
@@ -29,11 +32,16 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from textual.pilot import Pilot
+
+from snoop_tui.app import SnoopApp
 from snoop_tui.demo.livekit_server import LocalLiveKitServer
 from snoop_tui.demo.platform_api import Conversation, PlatformState, start_platform_api
 from snoop_tui.demo.stack import spawn_call
 from snoop_tui.events import CallState
-from snoop_tui.launch import make_app
+from snoop_tui.launch import make_board_app
+from snoop_tui.process_call import CallProcess
+from snoop_tui.screens.board import BoardScreen
 from snoop_tui.settings import Secret, Settings
 
 RESTART_EVERY = 3  # calls 2, 5, 8, ...: 10 restarts in 30 calls
@@ -96,18 +104,29 @@ async def until(predicate: object, timeout: float, what: str) -> None:
         await asyncio.sleep(0.05)
 
 
+def listed(app: SnoopApp[CallProcess], conversation: str) -> bool:
+    assert app.board is not None
+    return any(row.id == conversation and not row.ended for row in app.board.calls.rows)
+
+
+def highlighted(app: SnoopApp[CallProcess]) -> str | None:
+    assert app.board is not None
+    row = app.board.calls.highlighted
+    return row.id if row is not None else None
+
+
 async def one_call(
     number: int,
+    app: SnoopApp[CallProcess],
+    pilot: Pilot[None],
     server: LocalLiveKitServer,
     state: PlatformState,
-    settings: Settings,
     workdir: Path,
     call_seconds: float,
 ) -> CallResult:
     started = time.monotonic()
     conversation = f"conv_soak_{number:02d}"
     room = f"soak-{number:02d}"
-    state.conversations[conversation] = Conversation(id=conversation, room_name=room)
     finals_file = workdir / f"finals-{number:02d}.jsonl"
     call = spawn_call(
         server,
@@ -118,23 +137,32 @@ async def one_call(
         wait_for_listener=15,
         extra_args=("--resilient", "--finals-file", str(finals_file)),
     )
+    state.conversations[conversation] = Conversation(id=conversation, room_name=room)
     fault = "restart" if number % RESTART_EVERY == 2 else "kill" if number in KILL_AT else ""
-    app = make_app(settings, conversation)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await until(lambda: app.panel.call_state is CallState.LIVE, 60, "LIVE")
-        await asyncio.sleep(call_seconds / 2)
-        if fault == "restart":
-            await asyncio.to_thread(server.restart)
-        elif fault == "kill" and app.call.pid is not None:
-            os.kill(app.call.pid, signal.SIGKILL)
-        if fault:
-            await until(lambda: app.panel.call_state is not CallState.LIVE, 30, "the fault")
-            await until(lambda: app.panel.call_state is CallState.LIVE, 90, "LIVE again")
-        await asyncio.sleep(call_seconds / 2)
-        call.stop(timeout=15)  # the call ends: its agent leaves
-        await until(lambda: app.panel.call_state is CallState.ENDED, 30, "Ended")
-        shown = [s.id for s in app.panel.transcript.segments() if s.final]
-        await pilot.press("x")
+    await until(lambda: listed(app, conversation), 30, "the call on the board")
+    while highlighted(app) != conversation:  # newest first: it is at the top
+        await pilot.press("home")
+    await pilot.press("enter")
+    await until(lambda: not isinstance(app.screen, BoardScreen), 10, "the panel")
+    panel = app.panel
+    assert panel.conversation_id == conversation
+    await until(lambda: panel.call_state is CallState.LIVE, 60, "LIVE")
+    await asyncio.sleep(call_seconds / 2)
+    if fault == "restart":
+        await asyncio.to_thread(server.restart)
+    elif fault == "kill" and app.call.pid is not None:
+        os.kill(app.call.pid, signal.SIGKILL)
+    if fault:
+        await until(lambda: panel.call_state is not CallState.LIVE, 30, "the fault")
+        await until(lambda: panel.call_state is CallState.LIVE, 90, "LIVE again")
+    await asyncio.sleep(call_seconds / 2)
+    call.stop(timeout=15)  # the call ends: its agent leaves, the platform completes it
+    state.conversations[conversation].status = "completed"
+    await until(lambda: panel.call_state is CallState.ENDED, 30, "Ended")
+    shown = [s.id for s in panel.transcript.segments() if s.final]
+    await pilot.press("x")  # Stop: back to the board
+    await until(lambda: isinstance(app.screen, BoardScreen), 10, "the board")
+    await until(lambda: not listed(app, conversation), 30, "the call off the board")
     published = [json.loads(line)["id"] for line in finals_file.read_text().splitlines()]
     me = os.getpid()
     kids = [p for p in processes() if p[1] == me and p[0] != server.pid]
@@ -163,21 +191,30 @@ async def main(calls: int, call_seconds: float) -> int:
     with LocalLiveKitServer() as server, tempfile.TemporaryDirectory() as tmp:
         state = PlatformState(server.url, server.api_key, server.api_secret)
         runner, base_url = await start_platform_api(state)
-        settings = Settings(api_url=base_url, credential=Secret("ak_demo_sensitive"))
+        settings = Settings(
+            api_url=base_url, credential=Secret("ak_demo_sensitive"), board_refresh=1.0
+        )
         await asyncio.to_thread(int)  # the loop's worker thread (restarts use it) exists from now
-        before = (rss_mib(), threads(), fds())
+        app = make_board_app(settings)
         try:
-            for number in range(calls):
-                result = await one_call(number, server, state, settings, Path(tmp), call_seconds)
-                results.append(result)
-                print(
-                    f"call {number:2d} {result.fault or '-':7s} published {result.published:3d} "
-                    f"shown {result.shown:3d} dup {result.duplicates} missing {result.missing} "
-                    f"rss {result.rss_mib:6.1f} MiB threads {result.threads} fds {result.fds} "
-                    f"children {result.children} call processes {result.call_processes} "
-                    f"({result.seconds:.0f} s)",
-                    flush=True,
-                )
+            async with app.run_test(size=(100, 30)) as pilot:
+                await until(lambda: app.board is not None and app.board.is_mounted, 30, "board")
+                before = (rss_mib(), threads(), fds())
+                for number in range(calls):
+                    result = await one_call(
+                        number, app, pilot, server, state, Path(tmp), call_seconds
+                    )
+                    results.append(result)
+                    print(
+                        f"call {number:2d} {result.fault or '-':7s} "
+                        f"published {result.published:3d} shown {result.shown:3d} "
+                        f"dup {result.duplicates} missing {result.missing} "
+                        f"rss {result.rss_mib:6.1f} MiB threads {result.threads} "
+                        f"fds {result.fds} children {result.children} "
+                        f"call processes {result.call_processes} ({result.seconds:.0f} s)",
+                        flush=True,
+                    )
+                await pilot.press("q")
         finally:
             await runner.cleanup()
     return report(before, results, call_seconds)
