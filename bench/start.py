@@ -6,7 +6,9 @@ simulated call talking in its room. A thread reads the terminal and timestamps e
 read, so each moment is when the bytes reached the terminal:
 
 - terminal taken: the alternate screen switched on (`ESC [?1049h`);
-- first paint: the first frame's text (the call details line, "Conversation ...");
+- first paint: the first frame's text (the call details line, "Conversation ..."),
+  which the panel draws before Textual has loaded (`snoop_tui/first_frame.py`);
+- whole panel: Textual's first frame, the one with the controls ("Stop");
 - LIVE: the badge's text "LIVE".
 
 The floor is `bench.bare_subscriber` from process start to connected and to its first
@@ -32,6 +34,7 @@ from bench.terminal import Terminal
 
 ALT_SCREEN = b"\x1b[?1049h"
 FIRST_FRAME = b"Conversation"
+WHOLE_PANEL = b"Stop"
 LIVE = b"LIVE"
 
 
@@ -39,6 +42,7 @@ LIVE = b"LIVE"
 class Start:
     taken: float
     painted: float
+    whole: float
     live: float
 
 
@@ -47,11 +51,12 @@ async def _ours(stack: BenchStack, conversation: str) -> Start:
     try:
         taken = await term.wait_for(ALT_SCREEN, timeout=30)
         painted = await term.wait_for(FIRST_FRAME, since=taken.end, timeout=30)
+        whole = await term.wait_for(WHOLE_PANEL, since=taken.end, timeout=30)
         live = await term.wait_for(LIVE, since=taken.end, timeout=30)
     finally:
         await term.close()
     t0 = term.started
-    return Start(taken.at - t0, painted.at - t0, live.at - t0)
+    return Start(taken.at - t0, painted.at - t0, whole.at - t0, live.at - t0)
 
 
 async def _bare(stack: BenchStack, conversation: str) -> tuple[float, float]:
@@ -85,6 +90,7 @@ async def start(stack: BenchStack, runs: int, report: Report) -> None:
         "|---|---|---|---|---|",
         row("snoop-tui watch: terminal taken (alternate screen)", [s.taken for s in ours]),
         row("snoop-tui watch: first paint", [s.painted for s in ours]),
+        row("snoop-tui watch: whole panel (Textual's first frame)", [s.whole for s in ours]),
         row("snoop-tui watch: LIVE on screen", [s.live for s in ours]),
         row("bare subscriber: connected", [b[0] for b in bare]),
         row("bare subscriber: first audio track subscribed", [b[1] for b in bare]),

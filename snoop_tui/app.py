@@ -21,6 +21,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from snoop_tui.errors import SnoopError
+from snoop_tui.first_frame import SHORT_ROWS
 from snoop_tui.link import CallLink
 from snoop_tui.screens.board import BoardScreen
 from snoop_tui.screens.panel import PanelScreen
@@ -37,7 +38,7 @@ class SnoopApp(App[None], Generic[Link]):
     CSS_PATH = "snoop.tcss"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [Binding("ctrl+c", "leave", "Quit", show=False, priority=True)]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (SHORT_ROWS, "-tall")]
     """Below 30 rows the panel's controls take one row (class `-short` on the screen)."""
 
     def __init__(

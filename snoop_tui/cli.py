@@ -336,17 +336,26 @@ def _native_stderr_to(path: str) -> Iterator[None]:
 def _run_app(
     settings: Settings, conversation_id: str, log_file: str | None, allow_insecure_ws: bool
 ) -> int:
-    from snoop_tui.launch import make_app  # Textual loads only when a panel opens
+    from snoop_tui.first_frame import draw_first_frame, undraw
 
-    app = make_app(
-        settings,
-        conversation_id,
-        allow_insecure_ws=allow_insecure_ws,
-        log_file=log_file,
-        handle_signals=True,
-    )
-    with _native_stderr_to(log_file or os.devnull):
-        app.run()
+    drawn = draw_first_frame(conversation_id)  # while Textual loads, not after
+    running = False
+    try:
+        from snoop_tui.launch import make_app  # Textual loads only when a panel opens
+
+        app = make_app(
+            settings,
+            conversation_id,
+            allow_insecure_ws=allow_insecure_ws,
+            log_file=log_file,
+            handle_signals=True,
+        )
+        running = True  # from here Textual owns the screen, and leaves it as it ends
+        with _native_stderr_to(log_file or os.devnull):
+            app.run()
+    finally:
+        if drawn and not running:
+            undraw()
     return _ended(app)
 
 

@@ -36,6 +36,7 @@ from snoop_tui.events import (
     StateChanged,
     TranscriptUpdated,
 )
+from snoop_tui.first_frame import NOTICE
 from snoop_tui.link import CallLink
 from snoop_tui.messages import CallEventMessage
 from snoop_tui.screens.help import PANEL_NOTES, HelpScreen
@@ -44,7 +45,6 @@ from snoop_tui.transcript import Role, TranscriptSegment
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.controls import CallControls
 from snoop_tui.widgets.status_lines import (
-    NOTICE,
     ActivityLine,
     CallDetails,
     HealthLine,

@@ -7,13 +7,14 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from snoop_tui.events import CallState
+from snoop_tui.first_frame import connecting_label
 from snoop_tui.terminal_caps import Glyphs, glyphs
 
 
 def badge_label(state: CallState, shapes: Glyphs) -> str:
     """Each state has its own glyph and word, so it reads right without colour."""
     return {
-        CallState.CONNECTING: f"{shapes.connecting} Connecting{shapes.ellipsis}",
+        CallState.CONNECTING: connecting_label(shapes),
         CallState.LIVE: f"{shapes.live} LIVE",
         CallState.RECONNECTING: f"{shapes.reconnecting} Reconnecting{shapes.ellipsis}",
         CallState.ENDED: f"{shapes.ended} Ended",

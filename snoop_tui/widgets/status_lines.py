@@ -12,10 +12,9 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from snoop_tui.events import CallState, Health
+from snoop_tui.first_frame import NOTICE
 from snoop_tui.terminal_caps import Glyphs, glyphs
 from snoop_tui.transcript import Role
-
-NOTICE = "Listening in. The agent and caller can't see you or hear you."
 
 
 class SafetyNotice(Widget):
