@@ -22,6 +22,7 @@ from snoop_tui.screens.panel import NOTICE, PanelScreen
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role, Transcript
 from snoop_tui.widgets.badge import CallBadge
+from snoop_tui.widgets.key_hints import KeyHints
 from snoop_tui.widgets.transcript_view import TranscriptView
 from tests.panel_states import PANEL_STATES, ROOM, PanelState, ScriptedCall, live
 
@@ -114,6 +115,24 @@ async def test_keys_send_the_call_commands() -> None:
         await pilot.pause()
     assert app.call.commands[-1] == "stop"
     assert app.return_code == 0
+
+
+async def test_the_key_hints_show_what_each_key_does_and_a_click_presses_it() -> None:
+    app = scripted(*live())
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        hints = app.screen.query_one(KeyHints)
+        line = hints.render().plain
+        for hint in (" l Listen ", " m Mute ", " x Stop ", " + Vol+ ", " ? Help "):
+            assert hint in line
+        assert line.rstrip().endswith("^p palette")  # the command palette's key, on the right
+        assert len(line) == SIZE[0]
+        await pilot.click(KeyHints, offset=(line.index("Vol+"), 0))
+        await pilot.click(KeyHints, offset=(line.index("Listen"), 0))
+        await pilot.pause()
+        assert app.call.commands == ["volume +1", "listen"]
+        await pilot.hover(KeyHints, offset=(line.index("Vol+"), 0))
+        assert hints.tooltip  # what the key does, in a word or two
 
 
 async def test_listen_works_while_reconnecting() -> None:

@@ -22,13 +22,14 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from snoop_tui.board_model import Board, BoardRow, ConversationSummary
 from snoop_tui.errors import SnoopError
 from snoop_tui.screens.help import BOARD_NOTES, HelpScreen
 from snoop_tui.terminal_caps import glyphs
 from snoop_tui.widgets.call_list import CallList, header_line
+from snoop_tui.widgets.key_hints import KeyHints
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ class BoardScreen(Screen[None]):
         yield Static(Text(header_line(), style="bold"), id="board-header")
         yield self.calls
         yield Static(id="board-empty")
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).display = False

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer
+from textual.widgets import Button
 from textual.worker import Worker, WorkerState
 
 from snoop_tui.errors import SnoopError
@@ -44,6 +44,7 @@ from snoop_tui.terminal_caps import Glyphs, glyphs
 from snoop_tui.transcript import Role, TranscriptSegment
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.controls import CallControls
+from snoop_tui.widgets.key_hints import KeyHints
 from snoop_tui.widgets.status_lines import (
     ActivityLine,
     CallDetails,
@@ -140,7 +141,7 @@ class PanelScreen(Screen[SnoopError | None]):
         yield CallControls(id="controls").data_bind(
             state=PanelScreen.call_state, listening=PanelScreen.listening
         )
-        yield Footer()
+        yield KeyHints()
 
     def on_mount(self) -> None:
         self.watch_show_health(self.show_health)
