@@ -4,24 +4,29 @@ The `CallLink` the panel uses today. It owns the platform client and the listene
 session for one conversation and turns their results and failures into events,
 so the panel only ever sees `CallEvent`s. Once the token is granted, the call's
 context (its start, what was said before we joined) is fetched beside the join,
-never in its way.
+never in its way. The LiveKit SDK (and numpy with it) is loaded on a worker thread
+while the token request is out, so a slow platform and a slow import overlap.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from snoop_tui.call_status import DEFAULT_INTERVAL, watch_until_terminal
 from snoop_tui.errors import AudioUnavailable, SnoopError
 from snoop_tui.events import AudioChanged, CallContext, CallEvent, CallFailed, RoomAssigned
 from snoop_tui.link import EventSink, next_focus
 from snoop_tui.platform import PlatformClient
-from snoop_tui.session import ListenerSession
 from snoop_tui.settings import Settings
+
+if TYPE_CHECKING:
+    from snoop_tui.session import ListenerSession
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,7 @@ class InProcessCall:
         self._on_event = on_event
         platform = self._platform
         asked = time.monotonic()
+        loading = asyncio.ensure_future(asyncio.to_thread(_session_class))
         try:
             grant = await platform.listener_token(self.conversation_id)
             log.info(
@@ -67,7 +73,8 @@ class InProcessCall:
             self._emit(RoomAssigned(grant.room_name))
             if not self._stopped:
                 self._context_task = asyncio.create_task(self._fetch_context())
-            self.session = ListenerSession(
+            session_class = await loading
+            self.session = session_class(
                 grant,
                 on_event=self._emit,
                 output_device=self.settings.output_device,
@@ -78,6 +85,7 @@ class InProcessCall:
             await self.session.connect()
             self._joined_ms = (time.monotonic() - asked) * 1000.0
         except SnoopError as error:
+            loading.cancel()  # its thread finishes the import; nobody waits for it
             if self._context_task is not None:
                 self._context_task.cancel()
             self._emit(CallFailed(error))
@@ -174,3 +182,10 @@ class InProcessCall:
     def _emit(self, event: CallEvent) -> None:
         if not self._stopped and self._on_event is not None:
             self._on_event(event)
+
+
+def _session_class() -> type[ListenerSession]:
+    """`ListenerSession`, importing the LiveKit SDK on first use (the import takes about
+    150 ms, most of it numpy's)."""
+    session: Any = importlib.import_module("snoop_tui.session")
+    return cast("type[ListenerSession]", session.ListenerSession)
