@@ -85,7 +85,17 @@ class Terminal:
     The test keeps the pty's other end open, so it can read the terminal's modes
     after the program (or a process of it) has died."""
 
-    def __init__(self, args: list[str], env: dict[str, str], size: tuple[int, int] = (100, 30)):
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        size: tuple[int, int] = (100, 30),
+        *,
+        controlling: bool = False,
+    ) -> None:
+        """With `controlling`, the pty is the session's controlling terminal, as sshd
+        makes it: `hang_up` then hangs up the session, as a dropped connection does (the
+        test then keeps no handle on the pty's other end)."""
         self.master, self.slave = pty.openpty()
         cols, rows = size
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
@@ -98,7 +108,16 @@ class Terminal:
             stderr=self.slave,
             env={**os.environ, **env, "TERM": "xterm-256color"},
             start_new_session=True,
+            preexec_fn=_take_controlling_terminal if controlling else None,
         )
+        if controlling:
+            os.close(self.slave)
+            self.slave = os.open(os.devnull, os.O_RDONLY)  # what close() closes
+
+    def hang_up(self) -> None:
+        """Close the terminal, as closing the window or a dropped SSH connection does."""
+        os.close(self.master)
+        self.master = os.open(os.devnull, os.O_RDONLY)
 
     def _pump(self, wait: float) -> None:
         ready, _, _ = select.select([self.master], [], [], wait)
@@ -135,6 +154,10 @@ class Terminal:
             self.proc.wait()
         os.close(self.master)
         os.close(self.slave)
+
+
+def _take_controlling_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def children(pid: int) -> list[int]:

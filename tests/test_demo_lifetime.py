@@ -13,15 +13,11 @@ hang-up ends `snoop-tui watch` as Stop does.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import pty
 import shutil
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,33 +35,6 @@ ENDED_WITHIN = 10.0
 """Seconds for every process of the run to be gone (1 to 4.5 s measured on 2 busy cores)."""
 BOARD_WITHIN = 150.0
 """Seconds for the board to show its calls: the stack starts a process per call."""
-
-
-class SessionTerminal(Terminal):
-    """`python -m snoop_tui ARGS` on a pty that is its session's controlling terminal."""
-
-    def __init__(self, args: list[str], env: dict[str, str], size: tuple[int, int] = (100, 30)):
-        self.master, self.slave = pty.openpty()
-        cols, rows = size
-        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.modes_before = termios.tcgetattr(self.slave)
-        self.output = bytearray()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "snoop_tui", *args],
-            stdin=self.slave,
-            stdout=self.slave,
-            stderr=self.slave,
-            env={**os.environ, **env, "TERM": "xterm-256color"},
-            start_new_session=True,
-            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
-        )
-        os.close(self.slave)
-        self.slave = os.open(os.devnull, os.O_RDONLY)  # what close() closes
-
-    def hang_up(self) -> None:
-        """Close the terminal, as closing the window or a dropped SSH connection does."""
-        os.close(self.master)
-        self.master = os.open(os.devnull, os.O_RDONLY)
 
 
 def marked(marker: bytes) -> list[int]:
@@ -116,7 +85,8 @@ def wait_until(done: Callable[[], bool], timeout: float, what: str) -> float:
 def test_the_demo_leaves_no_process_and_no_temp_folder(how: str, tmp_path: Path) -> None:
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    term = SessionTerminal(["demo"], {"TMPDIR": str(tmp), "ANYREACH_CONFIG": "/nonexistent"})
+    env = {"TMPDIR": str(tmp), "ANYREACH_CONFIG": "/nonexistent"}
+    term = Terminal(["demo"], env, controlling=True)
     run_pids: set[int] = set()
     try:
         wait_until(lambda: len(os.listdir(tmp)) == 1, 30, "the run's temp folder")
@@ -197,7 +167,8 @@ async def test_closing_the_terminal_ends_watch_as_stop_does(
 ) -> None:
     """The same hang-up on `snoop-tui watch`: the call is left, every process ends."""
     async with running_call(livekit_server, new_conversation, end_by_agent_leaving=False) as live:
-        term = SessionTerminal(["watch", live.conversation_id], panel_env(platform_api.base_url))
+        env = panel_env(platform_api.base_url)
+        term = Terminal(["watch", live.conversation_id], env, controlling=True)
         try:
             panel, call = await live_panel(term)
             assert await observer_in(livekit_server, live.room_name)
