@@ -44,6 +44,29 @@ def _live(events: list[CallEvent]) -> bool:
     return any(isinstance(e, StateChanged) and e.state is CallState.LIVE for e in events)
 
 
+async def context_then_a_final(
+    settings: Settings, livekit_server: Any, conversation: tuple[str, str]
+) -> list[CallEvent]:
+    """A call process on a live call until its context, LIVE and a first final came."""
+    events: list[CallEvent] = []
+    async with running_call(livekit_server, conversation) as live:
+        call = CallProcess(settings, conversation[0])
+        await call.start(events.append)
+        try:
+            await _until(
+                events, "the context and LIVE", lambda: bool(_contexts(events)) and _live(events)
+            )
+            live.go.set()
+            await _until(
+                events,
+                "a final",
+                lambda: any(isinstance(e, TranscriptUpdated) and e.segment.final for e in events),
+            )
+        finally:
+            await call.stop()
+    return events
+
+
 async def test_the_call_context_brings_what_was_said_before_joining(
     settings: Settings,
     platform_api: PlatformApi,
@@ -53,22 +76,7 @@ async def test_the_call_context_brings_what_was_said_before_joining(
     conversation_id, _ = new_conversation
     created = platform_api.patch_conversation(conversation_id, transcript=EARLIER)["created_at"]
     started = datetime.fromisoformat(created)
-    events: list[CallEvent] = []
-    async with running_call(livekit_server, new_conversation) as live:
-        call = CallProcess(settings, conversation_id)
-        await call.start(events.append)
-        try:
-            await _until(
-                events, "the context and LIVE", lambda: bool(_contexts(events)) and _live(events)
-            )
-            live.go.set()
-            await _until(
-                events,
-                "the first final",
-                lambda: any(isinstance(e, TranscriptUpdated) and e.segment.final for e in events),
-            )
-        finally:
-            await call.stop()
+    events = await context_then_a_final(settings, livekit_server, new_conversation)
     (context,) = _contexts(events)
     assert context.started_at == started and context.history_available
     assert [(line.role, line.text) for line in context.history] == [
@@ -95,22 +103,7 @@ async def test_absent_or_malformed_history_is_tolerated_and_the_call_goes_on(
 ) -> None:
     conversation_id, _ = new_conversation
     platform_api.patch_conversation(conversation_id, transcript=transcript)
-    events: list[CallEvent] = []
-    async with running_call(livekit_server, new_conversation) as live:
-        call = CallProcess(settings, conversation_id)
-        await call.start(events.append)
-        try:
-            await _until(
-                events, "the context and LIVE", lambda: bool(_contexts(events)) and _live(events)
-            )
-            live.go.set()
-            await _until(
-                events,
-                "a final",
-                lambda: any(isinstance(e, TranscriptUpdated) and e.segment.final for e in events),
-            )
-        finally:
-            await call.stop()
+    events = await context_then_a_final(settings, livekit_server, new_conversation)
     (context,) = _contexts(events)
     assert context.history == () and not context.history_available
     assert context.started_at is not None
