@@ -6,9 +6,11 @@ real local platform API and real calls.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import pytest
+from textual._styles_cache import StylesCache
 from textual.pilot import Pilot
 
 from snoop_tui.app import SnoopApp
@@ -83,6 +85,30 @@ async def test_enter_opens_the_panel_and_stop_comes_back_to_the_same_row() -> No
         assert highlighted(app) == "conv_support"
         assert setup.opened["conv_support"].commands[-1] == "stop"
         assert app.is_running and app.return_code is None
+
+
+def render_caches_alive() -> int:
+    gc.collect()
+    return sum(isinstance(thing, StylesCache) for thing in gc.get_objects())
+
+
+async def test_a_shift_of_calls_opened_and_left_holds_no_closed_panel_in_memory() -> None:
+    """Each panel left goes: its widgets and their rendered lines too (Textual's own
+    cache of them is let go whenever the board comes back)."""
+    setup = BoardSetup(ScriptedListing([CALLS]))
+    app = board_app(setup)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        alive: list[int] = []
+        for _ in range(12):
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, PanelScreen)
+            await pilot.press("x")
+            await settle(pilot)
+            assert isinstance(app.screen, BoardScreen)
+            alive.append(render_caches_alive())
+        assert max(alive[2:]) <= alive[1]  # flat from the second call on, not growing
 
 
 async def test_a_call_that_ended_a_second_ago_says_why_on_the_board() -> None:
