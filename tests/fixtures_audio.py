@@ -241,6 +241,12 @@ def private_null_sink() -> Iterator[NullSink]:
     )
     client_conf = root / "client.conf"
     client_conf.write_text("autospawn = no\n")
+    # As root the daemon gets a real-time thread, and by default the kernel kills it
+    # (RLIMIT_RTTIME, 200 ms) if that thread runs long without sleeping, which a busy
+    # machine can make happen: every audio test after it then fails to connect.
+    daemon_conf = root / ".config" / "pulse" / "daemon.conf"  # $HOME/.config, not XDG
+    daemon_conf.parent.mkdir(parents=True)
+    daemon_conf.write_text("rlimit-rttime = -1\nrlimit-nofile = 4096\n")
     env = {
         "PULSE_SERVER": f"unix:{socket}",
         "PULSE_SINK": SINK_NAME,

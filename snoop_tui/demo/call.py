@@ -37,6 +37,9 @@ SYLLABLE_HZ = 4.0
 AMPLITUDE = 0.3 * 32767
 # A short native queue keeps the audio within ~0.1 s of the transcript it belongs to.
 AUDIO_QUEUE_MS = 100
+_NEVER_CLOSED: list[rtc.AudioSource] = []
+"""Sources whose last capture did not finish at teardown: closing (or collecting) one
+then would make LiveKit's FFI abort the process, so they live as long as it does."""
 CALLER_WORDS_PER_INTERIM = 2
 
 
@@ -210,6 +213,8 @@ class SimulatedCall:
         self._sources: dict[Role, rtc.AudioSource] = {}
         self._track_sids: dict[Role, str] = {}
         self._audio_tasks: list[asyncio.Task[None]] = []
+        self._players: dict[asyncio.Task[None], rtc.AudioSource] = {}
+        """Each audio task and the source it captures into."""
         self._audio_done = False
         self._segment_counter = 0
         self._epoch = 0  # bumped whenever the agent's connection is disturbed
@@ -278,7 +283,9 @@ class SimulatedCall:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         publication = await room.local_participant.publish_track(track, options)
         self._track_sids[role] = publication.sid
-        self._audio_tasks.append(asyncio.create_task(self._play(role, source)))
+        player = asyncio.create_task(self._play(role, source))
+        self._audio_tasks.append(player)
+        self._players[player] = source
 
     def _bump_epoch(self, *_args: object) -> None:
         self._epoch += 1
@@ -314,22 +321,33 @@ class SimulatedCall:
             sample += FRAME_SAMPLES
 
     async def _teardown(self) -> None:
-        # Let each capture in flight complete: a cancelled one leaves a native callback
-        # pending that fails loudly once the process exits.
+        # A source must not be closed while a capture is in flight on the native side:
+        # LiveKit's FFI then panics and aborts the whole process ("Fatal Python error:
+        # Aborted" in `AudioSource.aclose`, seen under load). Clearing its queue lets a
+        # capture that waits for room finish at once; a source whose capture still has
+        # not finished is kept, never closed, for as long as this process lives.
         self._audio_done = True
+        for source in self._sources.values():
+            with contextlib.suppress(Exception):
+                source.clear_queue()
+        late: set[asyncio.Task[None]] = set()
         if self._audio_tasks:
-            _, late = await asyncio.wait(self._audio_tasks, timeout=1.0)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*self._audio_tasks, return_exceptions=True)
+            _, late = await asyncio.wait(self._audio_tasks, timeout=5.0)
+        busy = [self._players[task] for task in late]
+        _NEVER_CLOSED.extend(busy)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*self._audio_tasks, return_exceptions=True)
         self._audio_tasks.clear()
+        self._players.clear()
         self.agent_left.set()
         for role in ("agent", "caller"):
             room = self._rooms.pop(role, None)
             if room is not None:
                 await room.disconnect()
         for source in self._sources.values():
-            await source.aclose()
+            if all(source is not kept for kept in busy):
+                await source.aclose()
         self._sources.clear()
         self.finished.set()
 
