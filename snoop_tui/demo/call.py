@@ -212,7 +212,6 @@ class SimulatedCall:
         self._rooms: dict[Role, rtc.Room] = {}
         self._sources: dict[Role, rtc.AudioSource] = {}
         self._track_sids: dict[Role, str] = {}
-        self._audio_tasks: list[asyncio.Task[None]] = []
         self._players: dict[asyncio.Task[None], rtc.AudioSource] = {}
         """Each audio task and the source it captures into."""
         self._audio_done = False
@@ -283,9 +282,7 @@ class SimulatedCall:
         options = rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE)
         publication = await room.local_participant.publish_track(track, options)
         self._track_sids[role] = publication.sid
-        player = asyncio.create_task(self._play(role, source))
-        self._audio_tasks.append(player)
-        self._players[player] = source
+        self._players[asyncio.create_task(self._play(role, source))] = source
 
     def _bump_epoch(self, *_args: object) -> None:
         self._epoch += 1
@@ -331,14 +328,13 @@ class SimulatedCall:
             with contextlib.suppress(Exception):
                 source.clear_queue()
         late: set[asyncio.Task[None]] = set()
-        if self._audio_tasks:
-            _, late = await asyncio.wait(self._audio_tasks, timeout=5.0)
+        if self._players:
+            _, late = await asyncio.wait(self._players, timeout=5.0)
         busy = [self._players[task] for task in late]
         _NEVER_CLOSED.extend(busy)
         for task in late:
             task.cancel()
-        await asyncio.gather(*self._audio_tasks, return_exceptions=True)
-        self._audio_tasks.clear()
+        await asyncio.gather(*self._players, return_exceptions=True)
         self._players.clear()
         self.agent_left.set()
         for role in ("agent", "caller"):
