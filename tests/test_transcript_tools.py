@@ -119,6 +119,25 @@ async def test_scrolling_up_stops_following_and_end_goes_back_to_live() -> None:
         assert view.following and not marker.display
 
 
+async def test_a_transcript_growing_past_the_view_gets_its_scrollbar_and_stays_at_the_end() -> None:
+    app = app_on(StateChanged(CallState.LIVE))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        view = app.panel.transcript
+        assert not view.show_vertical_scrollbar
+        for n in range(40):  # one line at a time, as a call says them
+            app.call.emit(said(f"Line number {n}", seconds=n, n=n))
+            await settle(pilot)
+            shown = lines_on_screen(app)
+            assert any(line.endswith(f"Line number {n}") for line in shown), n
+        assert view.show_vertical_scrollbar
+        assert view.vertical_scrollbar.window_virtual_size == 40  # its thumb is for 40 lines
+        assert view.is_vertical_scroll_end
+        await pilot.press("home")
+        await settle(pilot)
+        assert lines_on_screen(app)[0].endswith("Line number 0")
+
+
 async def test_search_counts_highlights_and_steps_through_the_whole_call() -> None:
     events = [said(f"Line number {n}", seconds=n, n=n) for n in range(80)]
     events[3] = said("my account number is 1234", seconds=3, n=3)

@@ -25,6 +25,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widget import Widget
 
 from snoop_tui.board_model import format_elapsed
 from snoop_tui.terminal_caps import UNICODE, Glyphs
@@ -122,6 +123,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self.match_index = -1
         self.alerts: dict[SegmentKey, str] = {}
         self._pinned = True
+        self._base_style: Style | None = None
+        self._partial_styles: dict[str, Style] = {}
         """Following the end: new text scrolls into view (until the supervisor scrolls up)."""
         """Final segments that matched an alert phrase, and the phrase."""
 
@@ -268,6 +271,23 @@ class TranscriptView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._strips.clear()
+        self._base_style = None
+        self._partial_styles.clear()
+
+    @property
+    def base_style(self) -> Style:
+        """`rich_style` (which walks the ancestors for the background), once per style update."""
+        if self._base_style is None:
+            self._base_style = self.rich_style
+        return self._base_style
+
+    def component_style(self, name: str) -> Style:
+        """A component class's partial style, once per style update. (Textual's own cache
+        is emptied by every refresh, so an interim update would compute each one again.)"""
+        style = self._partial_styles.get(name)
+        if style is None:
+            style = self._partial_styles[name] = self.get_component_rich_style(name, partial=True)
+        return style
 
     @property
     def text_column(self) -> int:
@@ -293,7 +313,14 @@ class TranscriptView(ScrollView, can_focus=True):
         return self._starts[-1] + self._heights[-1] if self._heights else 1
 
     def _resize_virtual(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, self._total())
+        size = Size(self.scrollable_content_region.width, self._total())
+        if size == self.virtual_size:
+            return
+        # Setting `virtual_size` lays out the whole screen, for every new line of a long
+        # call. A scroll view keeps its own virtual size, and only its scrollbars depend on
+        # it: they are updated here, and lay the screen out themselves when they appear.
+        self.set_reactive(Widget.virtual_size, size)
+        self._scroll_update(size)
 
     def _index_of(self, segment_id: str) -> int:
         for index, key in enumerate(self._keys):
@@ -305,7 +332,7 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        blank = self.rich_style
+        blank = self.base_style
         line = self.scroll_offset.y + y
         if not self._keys:
             if line == 0:
@@ -332,26 +359,27 @@ class TranscriptView(ScrollView, can_focus=True):
         return strips
 
     def _render_segment(self, segment: TranscriptSegment) -> list[Strip]:
-        style = self.get_component_rich_style
+        style = self.component_style
+        base = self.base_style
         width = self.text_column + self._width
         if segment.owner == DIVIDER:  # a rule with a word in it, never wrapped
             rule = "─" if self.shapes.unicode else "-"
             text = f" {segment.text} ".center(width, rule)[:width]
-            dim = self.rich_style + style("transcript--time", partial=True)
+            dim = base + style("transcript--time")
             return [Strip([Segment(text, dim)]).extend_cell_length(width, dim)]
-        role_style = self.rich_style + style(f"transcript--{segment.role.value}", partial=True)
+        role_style = base + style(f"transcript--{segment.role.value}")
         if segment.owner == HISTORY:
-            role_style += style("transcript--history", partial=True)
-        label_style = role_style + style("transcript--label", partial=True)
+            role_style += style("transcript--history")
+        label_style = role_style + style("transcript--label")
         text_style = role_style
         if not segment.final:
-            text_style += style("transcript--interim", partial=True)
+            text_style += style("transcript--interim")
         if segment.key in self.alerts:
-            text_style += style("transcript--alert", partial=True)
-            label_style += style("transcript--alert", partial=True)
-        time_style = self.rich_style + style("transcript--time", partial=True)
+            text_style += style("transcript--alert")
+            label_style += style("transcript--alert")
+        time_style = base + style("transcript--time")
         current = self.matches[self.match_index] == segment.key if self.match_index >= 0 else False
-        found = style("transcript--current-match" if current else "transcript--match", partial=True)
+        found = style("transcript--current-match" if current else "transcript--match")
         prefix = speaker_prefix(segment)
         mark = self.shapes.ellipsis
         strips = []
