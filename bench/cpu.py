@@ -11,7 +11,14 @@ and end of each round: the panel process plus its call process (the guard, which
 waits for the panel, is shown apart) against the bare subscriber's one process.
 Listening plays into a private PulseAudio null sink (the tests' sink: PortAudio's
 ALSA default device through the pulse plugin); the PulseAudio daemon's own CPU is
-nobody's.
+nobody's. While we listen, `bench.playback_floor` (a process that only plays silence,
+opened as our player opens the device) runs too: the bare subscriber reading audio
+plus it is what any player of the call would cost at the least.
+
+Each process's CPU is also split by thread (/proc/PID/task): the Python main thread
+(the event loop), LiveKit's native core (its Rust runtime and WebRTC's threads), the
+other Python-created threads (in the call process while listening: PortAudio's audio
+callback) and PulseAudio's client thread.
 """
 
 from __future__ import annotations
@@ -22,14 +29,15 @@ from dataclasses import dataclass
 
 from bench.common import (
     PYTHON,
+    REPO_ROOT,
     BareSubscriber,
     BenchStack,
-    cpu_seconds,
     load_average,
     median,
     only_child,
     rss_mib,
     talking_call,
+    thread_cpu,
 )
 from bench.report import Report, Row, note
 from bench.terminal import Terminal
@@ -37,7 +45,33 @@ from tests.fixtures_audio import private_null_sink
 
 SETTLE = 3.0
 """Seconds after joining (or pressing Listen) before the first round."""
-NAMES = ("panel", "call", "guard", "bare")
+KINDS = ("main", "native", "threads", "pulse")
+KIND_NAMES = {
+    "main": "Python main thread (event loop)",
+    "native": "LiveKit's native core",
+    "threads": "other Python threads (the audio callback)",
+    "pulse": "PulseAudio client",
+}
+PER_THREAD = ("call", "bare", "floor")
+"""The processes whose CPU is split by thread in the report."""
+
+
+def thread_kind(pid: int, tid: int, name: str) -> str:
+    if tid == pid:
+        return "main"
+    if name == "threaded-ml":  # libpulse's threaded main loop
+        return "pulse"
+    if name == "python":  # threads Python or PortAudio started (CPython 3.11 names none)
+        return "threads"
+    return "native"  # tokio-rt-worker, network_thread, worker_thread, SyntheticAudioD...
+
+
+def _by_kind(pid: int, before: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per kind of thread since `before` (threads that ended are not counted)."""
+    spent = dict.fromkeys(KINDS, 0.0)
+    for tid, (name, seconds) in thread_cpu(pid).items():
+        spent[thread_kind(pid, tid, name)] += seconds - before.get(tid, (name, 0.0))[1]
+    return spent
 
 
 @dataclass
@@ -45,11 +79,16 @@ class Phase:
     name: str
     rounds: list[dict[str, float]]
     """CPU seconds per minute of each process, per round."""
+    kinds: list[dict[str, dict[str, float]]]
+    """CPU seconds per minute of each kind of thread, per process, per round."""
     rss: dict[str, float]
     load: str
 
     def per_minute(self, name: str) -> float:
         return median([r[name] for r in self.rounds])
+
+    def per_kind(self, name: str, kind: str) -> float:
+        return median([r[name][kind] for r in self.kinds])
 
     @property
     def ours(self) -> float:
@@ -61,17 +100,48 @@ class Phase:
 
 
 async def _measure(name: str, pids: dict[str, int], rounds: int, seconds: float) -> Phase:
-    per_round = []
+    per_round, kinds = [], []
     for n in range(rounds):
         note(f"cpu: {name}, round {n + 1} of {rounds} ({seconds:g} s)")
-        before = {k: cpu_seconds(pid) for k, pid in pids.items()}
+        before = {k: thread_cpu(pid) for k, pid in pids.items()}
         start = time.monotonic()
         await asyncio.sleep(seconds)
-        after = {k: cpu_seconds(pid) for k, pid in pids.items()}
-        wall = time.monotonic() - start
-        per_round.append({k: (after[k] - before[k]) / wall * 60 for k in pids})
+        spent = {k: _by_kind(pid, before[k]) for k, pid in pids.items()}
+        per_minute = 60 / (time.monotonic() - start)
+        per_round.append({k: sum(spent[k].values()) * per_minute for k in pids})
+        kinds.append({k: {kind: v * per_minute for kind, v in spent[k].items()} for k in pids})
     rss = {k: rss_mib(pid) for k, pid in pids.items()}
-    return Phase(name, per_round, rss, load_average())
+    return Phase(name, per_round, kinds, rss, load_average())
+
+
+async def _playback_floor() -> asyncio.subprocess.Process:
+    """`bench.playback_floor`, once its stream is playing."""
+    proc = await asyncio.create_subprocess_exec(
+        PYTHON,
+        "-m",
+        "bench.playback_floor",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(proc.stdout.readline(), 30)
+    if not line.startswith(b"playing"):
+        proc.kill()
+        await proc.wait()
+        raise RuntimeError("bench.playback_floor could not open the audio output")
+    return proc
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 5)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 async def cpu(stack: BenchStack, rounds: int, seconds: float, report: Report) -> None:
@@ -95,12 +165,14 @@ async def cpu(stack: BenchStack, rounds: int, seconds: float, report: Report) ->
                 term.type(b"l")
                 await term.wait_for(b"listening", since=mark, timeout=15)
                 bare = await BareSubscriber.start(stack, conversation, read_audio=True)
+                floor = await _playback_floor()
                 try:
                     await asyncio.sleep(SETTLE)
                     listening = await _measure(
-                        "listening", {**pids, "bare": bare.pid}, rounds, seconds
+                        "listening", {**pids, "bare": bare.pid, "floor": floor.pid}, rounds, seconds
                     )
                 finally:
+                    await _stop(floor)
                     await bare.stop()
             finally:
                 await term.close()
@@ -125,8 +197,29 @@ def _report(phases: list[Phase], rounds: int, seconds: float, report: Report) ->
             f"({bare_name}) | {p.ratio:.2f}x | {per_round} | {p.rss['panel']:.0f} + "
             f"{p.rss['call']:.0f} | {p.rss['bare']:.0f} | {p.load} |"
         )
-    report.section("2, 3. CPU while watching a call", lines)
     muted, listening = phases
+    floor = listening.per_minute("floor")
+    with_floor = median(
+        [(r["panel"] + r["call"]) / (r["bare"] + r["floor"]) for r in listening.rounds]
+    )
+    lines += [
+        "",
+        f"While listening, a process that only plays silence to the same device "
+        f"(`bench.playback_floor`) took {floor:.2f} CPU s/min; the bare subscriber reading "
+        f"audio plus it: {listening.per_minute('bare') + floor:.2f}, and ours against that: "
+        f"{with_floor:.2f}x.",
+        "",
+        "By thread, CPU s/min (medians over the rounds):",
+        "",
+        "| phase | process | " + " | ".join(KIND_NAMES[k] for k in KINDS) + " |",
+        "|---|---|" + "---|" * len(KINDS),
+    ]
+    for p in phases:
+        for name in PER_THREAD:
+            if p.kinds and name in p.kinds[0]:
+                cells = " | ".join(f"{p.per_kind(name, k):.2f}" for k in KINDS)
+                lines.append(f"| {p.name} | {name} | {cells} |")
+    report.section("2, 3. CPU while watching a call", lines)
     report.add(
         Row(
             "1. floor: bare SDK subscriber on the same call",
@@ -147,7 +240,7 @@ def _report(phases: list[Phase], rounds: int, seconds: float, report: Report) ->
             f"{listening.ours:.2f} CPU s/min (panel {listening.per_minute('panel'):.2f}, "
             f"call {listening.per_minute('call'):.2f})",
             "<= 1.3x bare reading audio",
-            f"{listening.ratio:.2f}x",
+            f"{listening.ratio:.2f}x ({with_floor:.2f}x bare + playing silence)",
             listening.ratio <= 1.3,
         ),
     )

@@ -76,7 +76,7 @@ _DEVICE_LOST = (
 )
 
 
-def _import_sounddevice() -> ModuleType:
+def import_sounddevice() -> ModuleType:
     """Import sounddevice, turning a missing PortAudio library into `AudioUnavailable`."""
     try:
         import sounddevice
@@ -116,7 +116,7 @@ class PlayerStats:
 
 def list_output_devices() -> list[OutputDevice]:
     """Every device PortAudio can play to; raises `AudioUnavailable` without PortAudio."""
-    sd = _import_sounddevice()
+    sd = import_sounddevice()
     try:
         devices: list[dict[str, Any]] = list(sd.query_devices())
         hostapis: list[dict[str, Any]] = list(sd.query_hostapis())
@@ -142,7 +142,7 @@ def _default_output_index(sd: ModuleType) -> int:
     return int(index) if isinstance(index, int) else -1
 
 
-def _device_rate(sd: ModuleType, info: dict[str, Any], channels: int) -> int:
+def device_rate(sd: ModuleType, info: dict[str, Any], channels: int) -> int:
     """48 kHz if the device takes it (LiveKit's rate: nothing resamples), else its own rate."""
     try:
         sd.check_output_settings(
@@ -521,10 +521,10 @@ class AudioPlayer:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None  # no loop: a stream that ends is retired on the next call
-        sd = self._sd = _import_sounddevice()
+        sd = self._sd = import_sounddevice()
         info = self._query_device(sd)
         channels = min(2, int(info["max_output_channels"]))
-        rate = _device_rate(sd, info, channels)
+        rate = device_rate(sd, info, channels)
         self._rate, self._channels = rate, channels
         self._clear_sources()
         holder: list[Any] = []

@@ -387,7 +387,7 @@ def test_the_output_opens_at_48_khz_where_the_device_takes_it(
     monkeypatch: pytest.MonkeyPatch, accepted: tuple[int, ...], opened: int
 ) -> None:
     portaudio = StandInSoundDevice(rates=accepted)
-    monkeypatch.setattr(audio_module, "_import_sounddevice", lambda: portaudio)
+    monkeypatch.setattr(audio_module, "import_sounddevice", lambda: portaudio)
     player = AudioPlayer()
     player.open()
     try:
@@ -412,7 +412,7 @@ async def test_stream_that_ends_by_itself_is_retired_by_the_loop_not_portaudios_
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     portaudio = StandInSoundDevice()
-    monkeypatch.setattr(audio_module, "_import_sounddevice", lambda: portaudio)
+    monkeypatch.setattr(audio_module, "import_sounddevice", lambda: portaudio)
     faults: list[str] = []
     player = WatchedPlayer(on_fault=lambda error: faults.append(threading.current_thread().name))
     player.open()

@@ -176,7 +176,7 @@ def test_the_audio_callback_allocates_no_sample_memory(
     and it keeps nothing.
     """
     frames = 2048
-    monkeypatch.setattr(audio_module, "_import_sounddevice", lambda: _StandIn())
+    monkeypatch.setattr(audio_module, "import_sounddevice", lambda: _StandIn())
     player = AudioPlayer(target_ms=100, cap_ms=400)  # room for blocks this large
     player.open()
     player.set_volume(0.5 if sources == 2 else 1.0)

@@ -1,0 +1,61 @@
+"""The cost of playing sound at all: a process that only plays silence, as our player opens
+the device.
+
+It opens PortAudio's default output with the parameters `snoop_tui.audio.AudioPlayer`
+uses (the same rate, channels, sample format, latency and block size) and a callback
+that writes zeros, and nothing else: no LiveKit, no buffers, no mixing. `python -m bench`
+runs it beside the listening phase, so "the bare subscriber reading audio plus this"
+is what any player of the call's audio would cost at the least, on this machine's
+sound stack (PortAudio's ALSA device through the PulseAudio plugin).
+
+It prints `playing T` (T on the monotonic clock) once the stream runs, then plays until
+SIGTERM or until stdin closes.
+
+    python -m bench.playback_floor
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from snoop_tui.audio import DEVICE_BLOCK_S, DEVICE_LATENCY_S, device_rate, import_sounddevice
+
+
+def main() -> int:
+    sd = import_sounddevice()
+    info = sd.query_devices(kind="output")
+    channels = min(2, int(info["max_output_channels"]))
+    rate = device_rate(sd, info, channels)
+
+    def callback(outdata: np.ndarray[Any, Any], frames: int, at: Any, status: Any) -> None:
+        outdata.fill(0)
+
+    done = threading.Event()
+
+    def until_stdin_closes() -> None:
+        sys.stdin.read()
+        done.set()
+
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    threading.Thread(target=until_stdin_closes, daemon=True).start()
+    with sd.OutputStream(
+        samplerate=rate,
+        channels=channels,
+        dtype="int16",
+        latency=DEVICE_LATENCY_S,
+        blocksize=round(rate * DEVICE_BLOCK_S),
+        callback=callback,
+    ):
+        print(f"playing {time.monotonic()}", flush=True)
+        done.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
