@@ -14,7 +14,13 @@ from textual.geometry import Region
 
 from snoop_tui.app import SnoopApp
 from snoop_tui.errors import ConversationNotFound
-from snoop_tui.events import CallFailed, CallState, StateChanged, TranscriptUpdated
+from snoop_tui.events import (
+    CallFailed,
+    CallState,
+    SpeakersChanged,
+    StateChanged,
+    TranscriptUpdated,
+)
 from snoop_tui.local_call import InProcessCall
 from snoop_tui.platform import PlatformClient
 from snoop_tui.screens.help import HelpScreen
@@ -24,7 +30,7 @@ from snoop_tui.transcript import Role, Transcript
 from snoop_tui.widgets.badge import CallBadge
 from snoop_tui.widgets.key_hints import KeyHints
 from snoop_tui.widgets.transcript_view import TranscriptView
-from tests.panel_states import PANEL_STATES, ROOM, PanelState, ScriptedCall, live
+from tests.panel_states import PANEL_STATES, ROOM, PanelState, ScriptedCall, live, settle
 
 SIZE = (100, 30)
 
@@ -286,3 +292,73 @@ async def test_the_palette_offers_the_call_s_commands() -> None:
         await pilot.pause()
         await pilot.pause()
         assert app.call.commands == ["listen"]
+
+
+class PaintedScreen:
+    """What a terminal shows: every update Textual sends the screen, applied to a grid."""
+
+    def __init__(self, app: SnoopApp[ScriptedCall]) -> None:
+        self.compositor = compositor = app.screen._compositor
+        width, height = compositor.size
+        self.rows = [[" "] * width for _ in range(height)]
+        full, partial = compositor.render_full_update, compositor.render_partial_update
+
+        def full_update(*args: Any, **kwargs: Any) -> Any:
+            update = full(*args, **kwargs)
+            for y, strips in enumerate(update.strips):
+                self._paint(y, 0, width, "".join(strip.text for strip in strips))
+            return update
+
+        def partial_update() -> Any:
+            update = partial()
+            if update is not None:
+                for y, x1, x2 in update.spans:
+                    chops = zip(update.chop_ends[y], update.chops[y].items(), strict=True)
+                    for end, (x, strip) in chops:
+                        if strip is not None and x < x2 and end > x1:
+                            self._paint(y, x, x2, strip.text)
+            return update
+
+        compositor.render_full_update = full_update  # type: ignore[method-assign]
+        compositor.render_partial_update = partial_update  # type: ignore[method-assign]
+
+    def _paint(self, y: int, x: int, stop: int, text: str) -> None:
+        for offset, char in enumerate(text[: stop - x]):
+            self.rows[y][x + offset] = char
+
+    def text(self) -> list[str]:
+        return ["".join(row) for row in self.rows]
+
+    def truth(self) -> list[str]:
+        """The whole screen rendered afresh, as it should look."""
+        return [strip.text for strip in self.compositor.render_strips()]
+
+
+async def test_what_is_painted_a_word_at_a_time_is_the_whole_screen_as_it_should_be() -> None:
+    app = scripted(*live())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        painted = PaintedScreen(app)
+        app.screen.refresh()  # one full frame to start the grid from
+        await settle(pilot)
+        words = "my bill doubled this month"
+        last = app.panel.transcript.segments()[-1].spoken_at
+        for turn in range(16):  # more than fit: the transcript scrolls as it goes
+            role = Role.CALLER if turn % 2 else Role.AGENT
+            for count in range(1, len(words.split()) + 1):
+                segment = Transcript().update(
+                    f"w{turn}",
+                    role=role,
+                    speaker=role.label,
+                    text=" ".join(words.split()[:count]),
+                    final=count == len(words.split()),
+                    spoken_at=last + (turn + 1) * 4000,
+                )
+                assert segment is not None
+                app.call.emit(TranscriptUpdated(segment))
+                await settle(pilot)
+            app.call.emit(SpeakersChanged(frozenset({role})))
+            await pilot.press("plus")
+            await settle(pilot)
+        assert painted.text() == painted.truth()
+        assert sum("my bill doubled this month" in line for line in painted.text()) == 16

@@ -26,6 +26,7 @@ from textual.widgets import Input, Static
 
 from snoop_tui.board_model import Board, BoardRow, ConversationSummary
 from snoop_tui.errors import SnoopError
+from snoop_tui.screens.compositor import CroppedCompositor
 from snoop_tui.screens.help import BOARD_NOTES, HelpScreen
 from snoop_tui.terminal_caps import glyphs
 from snoop_tui.widgets.call_list import CallList, header_line
@@ -108,6 +109,7 @@ class BoardScreen(Screen[None]):
         close: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__()
+        self._compositor = CroppedCompositor()  # renders only the widgets under a change
         self._clock = clock
         self._close = close
         self._live_calls = live_calls

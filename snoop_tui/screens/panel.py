@@ -39,6 +39,7 @@ from snoop_tui.events import (
 from snoop_tui.first_frame import NOTICE
 from snoop_tui.link import CallLink
 from snoop_tui.messages import CallEventMessage
+from snoop_tui.screens.compositor import CroppedCompositor
 from snoop_tui.screens.help import PANEL_NOTES, HelpScreen
 from snoop_tui.terminal_caps import Glyphs, glyphs
 from snoop_tui.transcript import Role, TranscriptSegment
@@ -115,6 +116,7 @@ class PanelScreen(Screen[SnoopError | None]):
         options: TranscriptOptions | None = None,
     ) -> None:
         super().__init__()
+        self._compositor = CroppedCompositor()  # renders only the widgets under a change
         self.conversation_id = conversation_id
         self.call = call
         self.shapes = shapes or glyphs()
