@@ -9,7 +9,6 @@ is the same news by another road (and the only one on systems without prctl).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -26,7 +25,7 @@ def die_with_parent(expected_parent: int, sig: int = signal.SIGTERM) -> bool:
     The parent may die between our start and the prctl call, in which case no
     signal will ever come: checking the parent's pid afterwards closes that gap."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # this process's own symbols: libc's among them
         if libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) != 0:
             log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
     except (OSError, AttributeError):  # not Linux: the command pipe still tells us
