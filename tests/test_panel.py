@@ -6,6 +6,7 @@ the real local stack.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import httpx
@@ -362,3 +363,21 @@ async def test_what_is_painted_a_word_at_a_time_is_the_whole_screen_as_it_should
             await settle(pilot)
         assert painted.text() == painted.truth()
         assert sum("my bill doubled this month" in line for line in painted.text()) == 16
+
+
+async def test_the_app_run_for_real_keeps_its_startup_heap_out_of_full_collections() -> None:
+    """A full collection walked Textual's whole startup heap and stalled a frame (the
+    flood benchmark's slowest keys); the CLI's app freezes that heap once it is drawn."""
+    assert gc.get_freeze_count() == 0
+    app = SnoopApp("conv_test", ScriptedCall(live()), handle_signals=True)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert gc.get_freeze_count() > 10_000
+            assert "LIVE" in shown(app.screen.query_one(CallBadge))
+    finally:
+        gc.unfreeze()
+    tested = SnoopApp("conv_test", ScriptedCall(live()))  # as tests build it: nothing frozen
+    async with tested.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert gc.get_freeze_count() == 0
