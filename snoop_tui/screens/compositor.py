@@ -6,7 +6,8 @@ screen is clipped by the whole screen, so each new word of the transcript also
 rendered the call's details, the activity line, the controls and the key hints, and
 then dropped all their lines: about a sixth of the panel's CPU per update. This
 compositor renders only the widgets whose own region overlaps the change as well;
-the frame is the same, as the snapshot tests show.
+the frame is the same (`tests/test_panel.py` paints every update onto a grid and
+compares it with a full render).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from textual.strip import Strip
 
 
 class CroppedCompositor(Compositor):
+    """Set as a screen's `_compositor` right after `Screen.__init__`."""
+
     def _get_renders(
         self, crop: Region | None = None
     ) -> Iterable[tuple[Region, Region, list[Strip]]]:

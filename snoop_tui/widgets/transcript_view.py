@@ -123,10 +123,11 @@ class TranscriptView(ScrollView, can_focus=True):
         self.match_index = -1
         self.alerts: dict[SegmentKey, str] = {}
         self._pinned = True
-        self._base_style: Style | None = None
-        self._partial_styles: dict[str, Style] = {}
         """Following the end: new text scrolls into view (until the supervisor scrolls up)."""
         """Final segments that matched an alert phrase, and the phrase."""
+        self._base_style: Style | None = None
+        self._partial_styles: dict[str, Style] = {}
+        """Styles kept until the next style update (see `base_style`, `component_style`)."""
 
     # what the panel calls -----------------------------------------------------
 
