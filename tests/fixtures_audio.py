@@ -31,6 +31,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from snoop_tui.lifeline import die_with_starter
+
 SINK_NAME = "snoop_test"
 # The player opens at 48 kHz (LiveKit's rate); a sink at another rate makes the
 # pulse plugin start each stream with a burst of underflows while it resamples.
@@ -279,6 +281,7 @@ def private_null_sink() -> Iterator[NullSink]:
         env=daemon_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_starter(),  # a worker that aborts takes its daemon with it
     )
     sink = NullSink(
         sink_name=SINK_NAME,
