@@ -24,14 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from snoop_tui.audio import DEVICE_BLOCK_S, DEVICE_LATENCY_S, device_rate, import_sounddevice
+from snoop_tui.audio import import_sounddevice, stream_settings
 
 
 def main() -> int:
     sd = import_sounddevice()
-    info = sd.query_devices(kind="output")
-    channels = min(2, int(info["max_output_channels"]))
-    rate = device_rate(sd, info, channels)
+    settings = stream_settings(sd, dict(sd.query_devices(kind="output")))
 
     def callback(outdata: np.ndarray[Any, Any], frames: int, at: Any, status: Any) -> None:
         outdata.fill(0)
@@ -44,14 +42,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     threading.Thread(target=until_stdin_closes, daemon=True).start()
-    with sd.OutputStream(
-        samplerate=rate,
-        channels=channels,
-        dtype="int16",
-        latency=DEVICE_LATENCY_S,
-        blocksize=round(rate * DEVICE_BLOCK_S),
-        callback=callback,
-    ):
+    with sd.OutputStream(**settings, callback=callback):
         print(f"playing {time.monotonic()}", flush=True)
         done.wait()
     return 0

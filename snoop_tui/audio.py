@@ -142,7 +142,22 @@ def _default_output_index(sd: ModuleType) -> int:
     return int(index) if isinstance(index, int) else -1
 
 
-def device_rate(sd: ModuleType, info: dict[str, Any], channels: int) -> int:
+def stream_settings(sd: ModuleType, info: dict[str, Any]) -> dict[str, Any]:
+    """How the player opens the output `info` describes: `sd.OutputStream`'s arguments
+    but the callbacks (at most two channels, int16, a short buffer in small blocks)."""
+    channels = min(2, int(info["max_output_channels"]))
+    rate = _device_rate(sd, info, channels)
+    return {
+        "device": int(info["index"]),
+        "samplerate": rate,
+        "channels": channels,
+        "dtype": "int16",
+        "latency": DEVICE_LATENCY_S,
+        "blocksize": round(rate * DEVICE_BLOCK_S),
+    }
+
+
+def _device_rate(sd: ModuleType, info: dict[str, Any], channels: int) -> int:
     """48 kHz if the device takes it (LiveKit's rate: nothing resamples), else its own rate."""
     try:
         sd.check_output_settings(
@@ -523,19 +538,13 @@ class AudioPlayer:
             self._loop = None  # no loop: a stream that ends is retired on the next call
         sd = self._sd = import_sounddevice()
         info = self._query_device(sd)
-        channels = min(2, int(info["max_output_channels"]))
-        rate = device_rate(sd, info, channels)
-        self._rate, self._channels = rate, channels
+        settings = stream_settings(sd, info)
+        self._rate, self._channels = settings["samplerate"], settings["channels"]
         self._clear_sources()
         holder: list[Any] = []
         try:
             stream = sd.OutputStream(
-                device=int(info["index"]),
-                samplerate=rate,
-                channels=channels,
-                dtype="int16",
-                latency=DEVICE_LATENCY_S,
-                blocksize=round(rate * DEVICE_BLOCK_S),
+                **settings,
                 callback=self._callback,
                 finished_callback=lambda: self._stream_finished(holder),
             )
