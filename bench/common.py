@@ -66,15 +66,16 @@ def percentile(values: Sequence[float], q: float) -> float:
 # -- processes ---------------------------------------------------------------------------
 
 
+def _stat(path: Path) -> tuple[str, list[str]]:
+    """A /proc stat file: the command name, and the fields after it (field 3, the state,
+    is index 0)."""
+    text = path.read_text()
+    name, _, rest = text.rpartition(")")
+    return name[name.index("(") + 1 :], rest.split()
+
+
 def _stat_fields(pid: int) -> list[str]:
-    """/proc/PID/stat after the command name: field 3 (state) is index 0."""
-    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process (all its threads), in seconds."""
-    fields = _stat_fields(pid)
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return _stat(Path(f"/proc/{pid}/stat"))[1]
 
 
 def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
@@ -82,11 +83,9 @@ def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
     threads = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            stat = (task / "stat").read_text()
+            name, fields = _stat(task / "stat")
         except OSError:  # it ended between the listing and the read
             continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
         threads[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
     return threads
 
@@ -135,6 +134,17 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(grace)
+
+
+async def stop_child(proc: asyncio.subprocess.Process, grace: float = 5.0) -> None:
+    """`stop_process` for a child started with asyncio."""
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
 
 
 async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -321,10 +331,4 @@ class BareSubscriber:
         return self.events[what] - self.started
 
     async def stop(self) -> None:
-        if self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except TimeoutError:
-                self.proc.kill()
-                await self.proc.wait()
+        await stop_child(self.proc)

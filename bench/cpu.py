@@ -36,6 +36,7 @@ from bench.common import (
     median,
     only_child,
     rss_mib,
+    stop_child,
     talking_call,
     thread_cpu,
 )
@@ -134,16 +135,6 @@ async def _playback_floor() -> asyncio.subprocess.Process:
     return proc
 
 
-async def _stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 5)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-
-
 async def cpu(stack: BenchStack, rounds: int, seconds: float, report: Report) -> None:
     conversation, room = stack.conversation("cpu")
     with private_null_sink():  # sets PULSE_SERVER and friends in os.environ for the children
@@ -172,7 +163,7 @@ async def cpu(stack: BenchStack, rounds: int, seconds: float, report: Report) ->
                         "listening", {**pids, "bare": bare.pid, "floor": floor.pid}, rounds, seconds
                     )
                 finally:
-                    await _stop(floor)
+                    await stop_child(floor)
                     await bare.stop()
             finally:
                 await term.close()
