@@ -102,8 +102,15 @@ async def test_output_device_that_disappears_stops_playback_with_a_notice(
                     lambda: app.call.session is not None and not app.call.session.listening,
                     what="playback to stop",
                 )
-                message = str(app.screen.query_one("#message").render())
-                assert "transcript keeps streaming" in message
+
+                def message() -> str:
+                    return str(app.screen.query_one("#message").render())
+
+                # The session has stopped; its event reaches the panel through the queue.
+                await wait_for(
+                    pilot, lambda: "transcript keeps streaming" in message(), what="the notice"
+                )
+                assert "transcript keeps streaming" in message()
                 assert "muted" in activity(app)
             view = app.screen.query_one(TranscriptView)
             await wait_for(
