@@ -304,10 +304,13 @@ class PaintedScreen:
         self.compositor = compositor = app.screen._compositor
         width, height = compositor.size
         self.rows = [[" "] * width for _ in range(height)]
+        self.painted_rows: set[int] = set()
+        """The rows any update has painted since this was last emptied."""
         full, partial = compositor.render_full_update, compositor.render_partial_update
 
         def full_update(*args: Any, **kwargs: Any) -> Any:
             update = full(*args, **kwargs)
+            self.painted_rows.update(range(height))
             for y, strips in enumerate(update.strips):
                 self._paint(y, 0, width, "".join(strip.text for strip in strips))
             return update
@@ -316,6 +319,7 @@ class PaintedScreen:
             update = partial()
             if update is not None:
                 for y, x1, x2 in update.spans:
+                    self.painted_rows.add(y)
                     chops = zip(update.chop_ends[y], update.chops[y].items(), strict=True)
                     for end, (x, strip) in chops:
                         if strip is not None and x < x2 and end > x1:
@@ -365,6 +369,33 @@ async def test_what_is_painted_a_word_at_a_time_is_the_whole_screen_as_it_should
             await settle(pilot)
         assert painted.text() == painted.truth()
         assert sum("my bill doubled this month" in line for line in painted.text()) == 16
+
+
+async def test_a_speaker_change_or_a_volume_key_repaints_only_the_activity_line() -> None:
+    """The panel's state lives on its screen, and each line bound to it repaints itself.
+    (Were the screen to repaint too, every speaker change and key would compose all 30
+    rows: a frame's worth of CPU many times a minute on a busy call.)"""
+    app = scripted(*live())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        painted = PaintedScreen(app)
+        activity = app.screen.query_one("#activity").region
+        changes: list[SpeakersChanged | str] = [
+            SpeakersChanged(frozenset({Role.CALLER})),
+            SpeakersChanged(frozenset()),
+            "minus",
+            "plus",
+        ]
+        for change in changes:
+            painted.painted_rows.clear()
+            before = app.screen.query_one("#activity").render_line(0).text
+            if isinstance(change, str):
+                await pilot.press(change)
+            else:
+                app.call.emit(change)
+            await settle(pilot)
+            assert app.screen.query_one("#activity").render_line(0).text != before, change
+            assert painted.painted_rows == set(range(activity.y, activity.bottom)), change
 
 
 FROZEN_AFTER_START = """

@@ -98,15 +98,18 @@ class PanelScreen(Screen[SnoopError | None]):
     ]
     """Esc only ever closes what is open (the palette, help, search): never the call."""
 
-    call_state: reactive[CallState] = reactive(CallState.CONNECTING)
-    room_name: reactive[str] = reactive("")
-    listening: reactive[bool] = reactive(False)
-    volume: reactive[float] = reactive(1.0)
-    audio_focus: reactive[Role | None] = reactive(None)
-    speaking: reactive[frozenset[Role]] = reactive(frozenset())
-    message: reactive[str] = reactive("")
-    health: reactive[Health | None] = reactive(None)
-    show_health: reactive[bool] = reactive(False)
+    # The screen draws none of these itself: the widgets bound to them do, each
+    # repainting its own line. (A screen reactive that repaints repaints the whole
+    # screen: every speaker change, key and notice would compose every line.)
+    call_state: reactive[CallState] = reactive(CallState.CONNECTING, repaint=False)
+    room_name: reactive[str] = reactive("", repaint=False)
+    listening: reactive[bool] = reactive(False, repaint=False)
+    volume: reactive[float] = reactive(1.0, repaint=False)
+    audio_focus: reactive[Role | None] = reactive(None, repaint=False)
+    speaking: reactive[frozenset[Role]] = reactive(frozenset(), repaint=False)
+    message: reactive[str] = reactive("", repaint=False)
+    health: reactive[Health | None] = reactive(None, repaint=False)
+    show_health: reactive[bool] = reactive(False, repaint=False)
 
     def __init__(
         self,
