@@ -80,10 +80,15 @@ class ListenerSession:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._audio = CallAudio(output_device, self.on_player_fault)
         self._roster = CallRoster(lambda: self._room.remote_participants)
+        self._stall_watch = StallWatch(
+            lambda: self._room,
+            on_stall=lambda: self._lifecycle.stalled(),
+            on_resume=lambda: self._lifecycle.resumed(),
+        )
         self._transcription = TranscriptionReader(
             self.transcript,
             role_of_sender=self._roster.role_by_identity,
-            on_update=self._emit,
+            on_update=self._transcribed,
             spawn=self._spawn,
         )
         room_side = CallRoom(
@@ -159,10 +164,7 @@ class ListenerSession:
         self._emit(StateChanged(CallState.CONNECTING))
         lifecycle = self._lifecycle
         await lifecycle.start()
-        watch = StallWatch(
-            lambda: self._room, on_stall=lifecycle.stalled, on_resume=lifecycle.resumed
-        )
-        self._spawn(watch.run(lambda: not lifecycle.over))
+        self._spawn(self._stall_watch.run(lambda: not lifecycle.over))
 
     async def health(self, joined_ms: float | None) -> Health:
         """The health readout now: our audio path, reconnects, and each track's reception."""
@@ -250,6 +252,10 @@ class ListenerSession:
             self._emit_audio(error.message)
 
     # plumbing ----------------------------------------------------------------
+
+    def _transcribed(self, event: TranscriptUpdated) -> None:
+        self._stall_watch.heard()  # it came over the call's transport: the server is there
+        self._emit(event)
 
     def _emit(self, event: SessionEvent) -> None:
         try:

@@ -100,3 +100,39 @@ async def test_failures_that_differ_every_time_stop_being_logged(
         await watched.run()
     assert len(caplog.records) == MAX_LOGGED_FAILURES + 1
     assert "not logging more" in caplog.records[-1].getMessage()
+
+
+async def test_no_stats_read_while_transcription_comes_and_a_stall_seen_4_s_after_it_ends() -> None:
+    """Each stats read costs LiveKit's native core a millisecond or more; transcription
+    comes over the same transport, so while it keeps coming the watch reads nothing.
+    When it stops and the byte count stands still, the stall is reported 4 s after the
+    last line was heard, as it would be had the watch been reading all along."""
+    second = 1 / 1024  # the watch's clock runs a tick a poll, so nothing here waits
+    room = StatsRoom([100])  # the server froze: its byte count never moves again
+    tick = 0
+    heard_at = {*range(1, 11), 25}
+    events: list[tuple[str, int]] = []
+
+    def stall() -> bool:
+        events.append(("stall", tick))
+        return True
+
+    watch = StallWatch(
+        lambda: cast(Any, room),
+        on_stall=stall,
+        on_resume=lambda: events.append(("resume", tick)),
+        stall_seconds=4 * second,
+        interval=second,
+        clock=lambda: tick * second,
+    )
+
+    def next_second() -> bool:
+        nonlocal tick
+        tick += 1
+        if tick in heard_at:
+            watch.heard()
+        return tick <= 25
+
+    await watch.run(next_second)
+    assert events == [("stall", 14), ("resume", 25)]
+    assert room.polls == 14, "stats are read only in the 14 seconds nothing was heard"
