@@ -16,6 +16,8 @@ from snoop_tui.events import CallEvent, supersedes
 class CallEventMessage(Message):
     """Something happened on the call."""
 
+    bubble = False  # the panel is its only reader; the app would dispatch each one again
+
     def __init__(self, event: CallEvent) -> None:
         super().__init__()
         self.event = event
