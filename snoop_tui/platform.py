@@ -101,6 +101,10 @@ class ConversationDetail:
     history_omitted: int = 0
 
 
+KEEPALIVE_SECONDS = 30.0
+"""How long an idle connection to the platform is kept for the next request."""
+
+
 class PlatformClient:
     """Talks to the platform API with one `httpx.AsyncClient`."""
 
@@ -129,6 +133,10 @@ class PlatformClient:
             timeout=httpx.Timeout(settings.request_timeout),
             transport=transport,
             follow_redirects=False,
+            # The call's status is asked for every 5 s, which is httpx's default
+            # keep-alive: each poll opened a new connection (and, over HTTPS, a TLS
+            # handshake). Kept for 30 s, one connection serves them all.
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_SECONDS),
         )
 
     async def aclose(self) -> None:
