@@ -13,7 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from rich.style import Style
 from textual.geometry import Region
+from textual.strip import Strip
 
 from snoop_tui.app import SnoopApp
 from snoop_tui.errors import ConversationNotFound
@@ -297,13 +299,21 @@ async def test_the_palette_offers_the_call_s_commands() -> None:
         assert app.call.commands == ["listen"]
 
 
+Cell = tuple[str, Style | None]
+
+
+def cells(strip: Strip) -> list[Cell]:
+    return [(char, segment.style) for segment in strip for char in segment.text]
+
+
 class PaintedScreen:
-    """What a terminal shows: every update Textual sends the screen, applied to a grid."""
+    """What a terminal shows: every update Textual sends the screen, applied to a grid
+    of cells (character and style)."""
 
     def __init__(self, app: SnoopApp[ScriptedCall]) -> None:
         self.compositor = compositor = app.screen._compositor
         width, height = compositor.size
-        self.rows = [[" "] * width for _ in range(height)]
+        self.rows: list[list[Cell]] = [[(" ", None)] * width for _ in range(height)]
         self.painted_rows: set[int] = set()
         """The rows any update has painted since this was last emptied."""
         full, partial = compositor.render_full_update, compositor.render_partial_update
@@ -312,7 +322,7 @@ class PaintedScreen:
             update = full(*args, **kwargs)
             self.painted_rows.update(range(height))
             for y, strips in enumerate(update.strips):
-                self._paint(y, 0, width, "".join(strip.text for strip in strips))
+                self._paint(y, 0, width, [cell for strip in strips for cell in cells(strip)])
             return update
 
         def partial_update() -> Any:
@@ -323,22 +333,25 @@ class PaintedScreen:
                     chops = zip(update.chop_ends[y], update.chops[y].items(), strict=True)
                     for end, (x, strip) in chops:
                         if strip is not None and x < x2 and end > x1:
-                            self._paint(y, x, x2, strip.text)
+                            self._paint(y, x, x2, cells(strip))
             return update
 
         compositor.render_full_update = full_update  # type: ignore[method-assign]
         compositor.render_partial_update = partial_update  # type: ignore[method-assign]
 
-    def _paint(self, y: int, x: int, stop: int, text: str) -> None:
-        for offset, char in enumerate(text[: stop - x]):
-            self.rows[y][x + offset] = char
+    def _paint(self, y: int, x: int, stop: int, line: list[Cell]) -> None:
+        for offset, cell in enumerate(line[: stop - x]):
+            self.rows[y][x + offset] = cell
 
     def text(self) -> list[str]:
-        return ["".join(row) for row in self.rows]
+        return ["".join(char for char, _ in row) for row in self.rows]
 
-    def truth(self) -> list[str]:
+    def styled(self) -> list[list[Cell]]:
+        return self.rows
+
+    def truth(self) -> list[list[Cell]]:
         """The whole screen rendered afresh, as it should look."""
-        return [strip.text for strip in self.compositor.render_strips()]
+        return [cells(strip) for strip in self.compositor.render_strips()]
 
 
 async def test_what_is_painted_a_word_at_a_time_is_the_whole_screen_as_it_should_be() -> None:
@@ -367,7 +380,7 @@ async def test_what_is_painted_a_word_at_a_time_is_the_whole_screen_as_it_should
             app.call.emit(SpeakersChanged(frozenset({role})))
             await pilot.press("plus")
             await settle(pilot)
-        assert painted.text() == painted.truth()
+        assert painted.styled() == painted.truth()
         assert sum("my bill doubled this month" in line for line in painted.text()) == 16
 
 
