@@ -11,6 +11,11 @@ read, so each moment is when the bytes reached the terminal:
 - whole panel: Textual's first frame, the one with the controls ("Stop");
 - LIVE: the badge's text "LIVE".
 
+Beside each moment, the CPU time spent to reach it: when LIVE is seen, the user plus
+system CPU of the guard, the panel and the call process together; when the bare
+subscriber has subscribed, its own. (On this machine's 2 cores, no arrangement of the
+work can show LIVE sooner than half of that CPU time.)
+
 The floor is `bench.bare_subscriber` from process start to connected and to its first
 audio track subscribed (it prints the moments on the shared monotonic clock). Runs of
 the two alternate, after one warm-up of each that is not counted; every run is a new
@@ -25,9 +30,11 @@ from bench.common import (
     PYTHON,
     BareSubscriber,
     BenchStack,
+    children,
     median,
     percentile,
     talking_call,
+    thread_cpu,
 )
 from bench.report import Report, Row, ms, note
 from bench.terminal import Terminal
@@ -44,6 +51,22 @@ class Start:
     painted: float
     whole: float
     live: float
+    cpu: list[float]
+    """CPU seconds of the guard, the panel and the call process when LIVE was seen."""
+
+
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of a process (all its threads) so far."""
+    return sum(cpu for _, cpu in thread_cpu(pid).values())
+
+
+def lineage_cpu(pid: int) -> list[float]:
+    """CPU seconds of a process, its first child, that one's first child, and so on."""
+    found = [process_cpu(pid)]
+    while kids := children(pid):
+        pid = kids[0]
+        found.append(process_cpu(pid))
+    return found
 
 
 async def _ours(stack: BenchStack, conversation: str) -> Start:
@@ -53,22 +76,24 @@ async def _ours(stack: BenchStack, conversation: str) -> Start:
         painted = await term.wait_for(FIRST_FRAME, since=taken.end, timeout=30)
         whole = await term.wait_for(WHOLE_PANEL, since=taken.end, timeout=30)
         live = await term.wait_for(LIVE, since=taken.end, timeout=30)
+        cpu = lineage_cpu(term.pid)  # the guard, the panel, the call process
     finally:
         await term.close()
     t0 = term.started
-    return Start(taken.at - t0, painted.at - t0, whole.at - t0, live.at - t0)
+    return Start(taken.at - t0, painted.at - t0, whole.at - t0, live.at - t0, cpu)
 
 
-async def _bare(stack: BenchStack, conversation: str) -> tuple[float, float]:
+async def _bare(stack: BenchStack, conversation: str) -> tuple[float, float, float]:
     bare = await BareSubscriber.start(stack, conversation)
+    cpu = process_cpu(bare.pid)
     await bare.stop()
-    return bare.since_start("connected"), bare.since_start("subscribed")
+    return bare.since_start("connected"), bare.since_start("subscribed"), cpu
 
 
 async def start(stack: BenchStack, runs: int, report: Report) -> None:
     conversation, room = stack.conversation("start")
     ours: list[Start] = []
-    bare: list[tuple[float, float]] = []
+    bare: list[tuple[float, float, float]] = []
     async with talking_call(stack, room):
         for n in range(1 + runs):
             note(f"start: run {n} of {runs}" + (" (warm-up)" if n == 0 else ""))
@@ -84,7 +109,8 @@ async def start(stack: BenchStack, runs: int, report: Report) -> None:
         )
 
     lines = [
-        f"{runs} runs each, alternating, after one warm-up of each; ms from process start.",
+        f"{runs} runs each, alternating, after one warm-up of each; ms from process start "
+        "(the two CPU rows: ms of CPU time).",
         "",
         "| moment | median ms | min ms | p90 ms | max ms |",
         "|---|---|---|---|---|",
@@ -94,6 +120,11 @@ async def start(stack: BenchStack, runs: int, report: Report) -> None:
         row("snoop-tui watch: LIVE on screen", [s.live for s in ours]),
         row("bare subscriber: connected", [b[0] for b in bare]),
         row("bare subscriber: first audio track subscribed", [b[1] for b in bare]),
+        row("snoop-tui watch: CPU time at LIVE, all three processes", [sum(s.cpu) for s in ours]),
+        row("snoop-tui watch: CPU time at LIVE, the guard", [s.cpu[0] for s in ours]),
+        row("snoop-tui watch: CPU time at LIVE, the panel", [s.cpu[1] for s in ours]),
+        row("snoop-tui watch: CPU time at LIVE, the call process", [s.cpu[2] for s in ours]),
+        row("bare subscriber: CPU time at subscribed", [b[2] for b in bare]),
     ]
     report.section("7. Start", lines)
     painted = median([s.painted for s in ours])
