@@ -316,6 +316,8 @@ class PaintedScreen:
         self.rows: list[list[Cell]] = [[(" ", None)] * width for _ in range(height)]
         self.painted_rows: set[int] = set()
         """The rows any update has painted since this was last emptied."""
+        self.painted_columns: set[int] = set()
+        """The columns any partial update has painted since this was last emptied."""
         full, partial = compositor.render_full_update, compositor.render_partial_update
 
         def full_update(*args: Any, **kwargs: Any) -> Any:
@@ -334,6 +336,7 @@ class PaintedScreen:
                     for end, (x, strip) in chops:
                         if strip is not None and x < x2 and end > x1:
                             self._paint(y, x, x2, cells(strip))
+                            self.painted_columns.update(range(x, min(end, x2)))
             return update
 
         compositor.render_full_update = full_update  # type: ignore[method-assign]
@@ -409,6 +412,35 @@ async def test_a_speaker_change_or_a_volume_key_repaints_only_the_activity_line(
             await settle(pilot)
             assert app.screen.query_one("#activity").render_line(0).text != before, change
             assert painted.painted_rows == set(range(activity.y, activity.bottom)), change
+
+
+async def test_a_word_added_to_a_long_transcript_repaints_its_line_not_the_scrollbar() -> None:
+    app = scripted(*live())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        transcript, last = Transcript(), app.panel.transcript.segments()[-1].spoken_at
+
+        def say(turn: int, text: str, *, final: bool) -> None:
+            role = Role.CALLER if turn % 2 else Role.AGENT
+            segment = transcript.update(
+                f"t{turn}", role=role, speaker=role.label, text=text, final=final,
+                spoken_at=last + (turn + 1) * 4000,
+            )  # fmt: skip
+            assert segment is not None
+            app.call.emit(TranscriptUpdated(segment))
+
+        for turn in range(40):  # past the view's height: the scrollbar shows
+            say(turn, f"line {turn}", final=True)
+        say(40, "my bill", final=False)
+        await settle(pilot)
+        scrollbar = app.screen.query_one(TranscriptView).vertical_scrollbar.region
+        assert scrollbar.height > 0
+        painted = PaintedScreen(app)
+        say(40, "my bill doubled", final=False)
+        await settle(pilot)
+        assert any("my bill doubled" in line for line in painted.text())
+        assert painted.painted_columns, "the word was painted"
+        assert not painted.painted_columns & set(range(scrollbar.x, scrollbar.right))
 
 
 FROZEN_AFTER_START = """

@@ -21,7 +21,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
 from textual.events import Resize
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -158,6 +158,12 @@ class TranscriptView(ScrollView, can_focus=True):
         if follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         self.refresh()
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """Repaint virtual lines, short of the scrollbar: Textual's own refreshes the
+        widget's whole width, so every interim update also rendered the scrollbar."""
+        top = y_start - self.scroll_offset.y
+        self.refresh(Region(0, top, self.scrollable_content_region.width, line_count))
 
     @property
     def following(self) -> bool:
