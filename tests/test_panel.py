@@ -299,6 +299,20 @@ async def test_the_palette_offers_the_call_s_commands() -> None:
         assert app.call.commands == ["listen"]
 
 
+def turn_of(
+    transcript: Transcript, turn: int, text: str, *, final: bool, after: float
+) -> TranscriptUpdated:
+    """Turn `turn` of a call that goes on after `after` (ms): agent and caller in turn,
+    4 s apart, as `transcript` records it; the event that carries it."""
+    role = Role.CALLER if turn % 2 else Role.AGENT
+    segment = transcript.update(
+        f"t{turn}", role=role, speaker=role.label, text=text, final=final,
+        spoken_at=after + (turn + 1) * 4000,
+    )  # fmt: skip
+    assert segment is not None
+    return TranscriptUpdated(segment)
+
+
 Cell = tuple[str, Style | None]
 
 
@@ -349,9 +363,6 @@ class PaintedScreen:
     def text(self) -> list[str]:
         return ["".join(char for char, _ in row) for row in self.rows]
 
-    def styled(self) -> list[list[Cell]]:
-        return self.rows
-
     def truth(self) -> list[list[Cell]]:
         """The whole screen rendered afresh, as it should look."""
         return [cells(strip) for strip in self.compositor.render_strips()]
@@ -367,23 +378,14 @@ async def test_what_is_painted_a_word_at_a_time_is_the_whole_screen_as_it_should
         words = "my bill doubled this month"
         last = app.panel.transcript.segments()[-1].spoken_at
         for turn in range(16):  # more than fit: the transcript scrolls as it goes
-            role = Role.CALLER if turn % 2 else Role.AGENT
             for count in range(1, len(words.split()) + 1):
-                segment = Transcript().update(
-                    f"w{turn}",
-                    role=role,
-                    speaker=role.label,
-                    text=" ".join(words.split()[:count]),
-                    final=count == len(words.split()),
-                    spoken_at=last + (turn + 1) * 4000,
-                )
-                assert segment is not None
-                app.call.emit(TranscriptUpdated(segment))
+                text, final = " ".join(words.split()[:count]), count == len(words.split())
+                app.call.emit(turn_of(Transcript(), turn, text, final=final, after=last))
                 await settle(pilot)
-            app.call.emit(SpeakersChanged(frozenset({role})))
+            app.call.emit(SpeakersChanged(frozenset({Role.CALLER if turn % 2 else Role.AGENT})))
             await pilot.press("plus")
             await settle(pilot)
-        assert painted.styled() == painted.truth()
+        assert painted.rows == painted.truth()
         assert sum("my bill doubled this month" in line for line in painted.text()) == 16
 
 
@@ -421,13 +423,7 @@ async def test_a_word_added_to_a_long_transcript_repaints_its_line_not_the_scrol
         transcript, last = Transcript(), app.panel.transcript.segments()[-1].spoken_at
 
         def say(turn: int, text: str, *, final: bool) -> None:
-            role = Role.CALLER if turn % 2 else Role.AGENT
-            segment = transcript.update(
-                f"t{turn}", role=role, speaker=role.label, text=text, final=final,
-                spoken_at=last + (turn + 1) * 4000,
-            )  # fmt: skip
-            assert segment is not None
-            app.call.emit(TranscriptUpdated(segment))
+            app.call.emit(turn_of(transcript, turn, text, final=final, after=last))
 
         for turn in range(40):  # past the view's height: the scrollbar shows
             say(turn, f"line {turn}", final=True)
