@@ -78,6 +78,12 @@ def _stat_fields(pid: int) -> list[str]:
     return _stat(Path(f"/proc/{pid}/stat"))[1]
 
 
+def process_cpu(pid: int) -> float:
+    """User plus system CPU seconds of a process so far, its ended threads included."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
     """Each thread of a process: thread id -> (its name, user plus system CPU seconds)."""
     threads = {}

@@ -33,8 +33,8 @@ from bench.common import (
     children,
     median,
     percentile,
+    process_cpu,
     talking_call,
-    thread_cpu,
 )
 from bench.report import Report, Row, ms, note
 from bench.terminal import Terminal
@@ -53,11 +53,6 @@ class Start:
     live: float
     cpu: list[float]
     """CPU seconds of the guard, the panel and the call process when LIVE was seen."""
-
-
-def process_cpu(pid: int) -> float:
-    """User plus system CPU seconds of a process (all its threads) so far."""
-    return sum(cpu for _, cpu in thread_cpu(pid).values())
 
 
 def lineage_cpu(pid: int) -> list[float]:
