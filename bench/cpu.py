@@ -35,6 +35,7 @@ from bench.common import (
     load_average,
     median,
     only_child,
+    process_cpu,
     rss_mib,
     stop_child,
     talking_call,
@@ -105,11 +106,13 @@ async def _measure(name: str, pids: dict[str, int], rounds: int, seconds: float)
     for n in range(rounds):
         note(f"cpu: {name}, round {n + 1} of {rounds} ({seconds:g} s)")
         before = {k: thread_cpu(pid) for k, pid in pids.items()}
+        totals = {k: process_cpu(pid) for k, pid in pids.items()}
         start = time.monotonic()
         await asyncio.sleep(seconds)
         spent = {k: _by_kind(pid, before[k]) for k, pid in pids.items()}
+        totals = {k: process_cpu(pid) - totals[k] for k, pid in pids.items()}
         per_minute = 60 / (time.monotonic() - start)
-        per_round.append({k: sum(spent[k].values()) * per_minute for k in pids})
+        per_round.append({k: totals[k] * per_minute for k in pids})  # ended threads too
         kinds.append({k: {kind: v * per_minute for kind, v in spent[k].items()} for k in pids})
     rss = {k: rss_mib(pid) for k, pid in pids.items()}
     return Phase(name, per_round, kinds, rss, load_average())
