@@ -8,6 +8,7 @@ Served by the real local platform API over real HTTP.
 from __future__ import annotations
 
 import asyncio
+import ssl
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from snoop_tui.demo.platform_api import (
     make_app,
     start_platform_api,
 )
-from snoop_tui.platform import PlatformClient
+from snoop_tui.platform import PlatformClient, tls_for
 from snoop_tui.settings import Secret, Settings
 
 
@@ -52,3 +53,11 @@ async def test_status_polls_a_poll_interval_apart_share_one_connection() -> None
         await runner.cleanup()
     assert len(peers) == 3
     assert len(set(peers)) == 1, "each poll opened a connection of its own"
+
+
+def test_a_plain_http_platform_loads_no_certificates_and_trusts_none() -> None:
+    local = tls_for("http://127.0.0.1:8080")
+    assert isinstance(local, ssl.SSLContext)
+    assert local.verify_mode is ssl.CERT_REQUIRED and local.check_hostname
+    assert local.cert_store_stats()["x509_ca"] == 0  # no certificate could pass
+    assert tls_for("https://api.anyreach.example") is True  # httpx's own checks, CA bundle
