@@ -39,7 +39,7 @@ def make_app(
         log_file=log_file,
         program=call_program,
     )
-    call.launch()  # it imports LiveKit, gets the token and joins while Textual loads
+    call.launch(fork=True)  # it imports LiveKit, gets the token and joins while Textual loads
     from snoop_tui.app import SnoopApp
 
     return SnoopApp(

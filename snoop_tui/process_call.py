@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from subprocess import DEVNULL
 
+from snoop_tui import forked
 from snoop_tui.events import (
     AudioChanged,
     CallEvent,
@@ -63,6 +65,13 @@ def gave_up(crashes: int, window: float) -> str:
     )
 
 
+def _call_process_main(argv: list[str]) -> int:
+    """The call process, in a child forked from the panel's process."""
+    from snoop_tui import call_process
+
+    return call_process.main(argv)
+
+
 class CallProcess:
     """A `CallLink` whose session runs in a child process, restarted when it crashes."""
 
@@ -85,7 +94,7 @@ class CallProcess:
         self._crash_window = crash_window
         self._crashes: list[float] = []
         self._on_event: EventSink | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | forked.ForkedChild | None = None
         self._launched: tuple[int, int] | None = None
         """The pipes of a call process started but not yet read by the loop."""
         self._commands: asyncio.WriteTransport | None = None
@@ -105,13 +114,16 @@ class CallProcess:
 
     # CallLink ----------------------------------------------------------------
 
-    def launch(self) -> None:
+    def launch(self, *, fork: bool = False) -> None:
         """Start the call process now, before any event loop runs.
 
         The panel calls this before it loads Textual, so the call process imports
-        LiveKit, asks for the token and joins while the panel draws itself."""
+        LiveKit, asks for the token and joins while the panel draws itself. With
+        `fork`, the call process is forked from this one, which has already loaded
+        much of what it needs, rather than started as a new interpreter: only while
+        this process runs a single thread (before Textual), else it is started anew."""
         if self._launched is None:
-            self._launched = self._spawn_process()
+            self._launched = self._spawn_process(fork=fork and self._program == CALL_PROCESS)
 
     async def start(self, on_event: EventSink) -> None:
         self._on_event = on_event
@@ -163,7 +175,7 @@ class CallProcess:
 
     # the child ---------------------------------------------------------------
 
-    def _spawn_process(self) -> tuple[int, int]:
+    def _spawn_process(self, *, fork: bool = False) -> tuple[int, int]:
         """Start a call process and send it the start command; return (events, commands) fds."""
         commands_read, commands_write = os.pipe()
         events_read, events_write = os.pipe()
@@ -172,20 +184,26 @@ class CallProcess:
             output = os.open(self._log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             argv = [
-                *self._program,
                 "--commands-fd", str(commands_read),
                 "--events-fd", str(events_write),
                 "--parent", str(os.getpid()),
             ]  # fmt: skip
             if self._log_file:
                 argv += ["--log-file", self._log_file]
-            self._process = subprocess.Popen(
-                argv,
-                pass_fds=(commands_read, events_write),
-                stdin=DEVNULL,
-                stdout=output,
-                stderr=output,
-            )
+            if fork and forked.can_fork():
+                self._process = forked.fork_child(
+                    functools.partial(_call_process_main, argv),
+                    output=output,
+                    close=(commands_write, events_read),
+                )
+            else:
+                self._process = subprocess.Popen(
+                    [*self._program, *argv],
+                    pass_fds=(commands_read, events_write),
+                    stdin=DEVNULL,
+                    stdout=output,
+                    stderr=output,
+                )
         finally:
             os.close(commands_read)
             os.close(events_write)
@@ -214,7 +232,9 @@ class CallProcess:
         if self._commands is not None and not self._commands.is_closing():
             self._commands.write(encode(command))
 
-    async def _read(self, process: subprocess.Popen[bytes], reader: asyncio.StreamReader) -> None:
+    async def _read(
+        self, process: subprocess.Popen[bytes] | forked.ForkedChild, reader: asyncio.StreamReader
+    ) -> None:
         failed = False
         while True:
             try:

@@ -13,7 +13,6 @@ own (parent-death signal), so nothing is left behind.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ import termios
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from snoop_tui.forked import run_then_exit
 from snoop_tui.lifeline import die_with_starter
 
 PANEL_PROCESS_ENV = "SNOOP_TUI_PANEL_PROCESS"
@@ -114,20 +114,10 @@ def _be_the_panel(panel: Callable[[], int], tie_to_guard: Callable[[], None]) ->
     """In the forked child: run the panel, then end this process, whatever its threads
     (Textual's input thread can outlive a closed terminal), never returning into the
     guard's code."""
-    code = 1
-    try:
+
+    def run() -> int:
         tie_to_guard()  # exits at once if the guard is already gone
         os.environ[PANEL_PROCESS_ENV] = "1"
-        code = panel()
-    except SystemExit as leaving:
-        code = leaving.code if isinstance(leaving.code, int) else 1
-    except KeyboardInterrupt:
-        code = 130
-    except BaseException:  # main() reports its own failures; this is a last resort
-        logging.getLogger("snoop_tui").exception("the panel failed")
-    finally:
-        logging.shutdown()
-        with contextlib.suppress(Exception):
-            sys.stdout.flush()
-            sys.stderr.flush()
-        os._exit(code)
+        return panel()
+
+    run_then_exit(run)

@@ -124,6 +124,11 @@ class Terminal:
         if ready:
             self.output += os.read(self.master, 65536)
 
+    def drain(self) -> None:
+        """Read what the program has written so far, as a terminal keeps doing: a pty
+        nobody reads fills up, and the program's next write blocks."""
+        self._pump(0)
+
     def wait_for(self, text: bytes, timeout: float = 30.0, since: int = 0) -> int:
         """Read until `text` appears after position `since`; return where it ends."""
         deadline = time.monotonic() + timeout

@@ -14,6 +14,9 @@ import inspect
 import os
 import signal
 import termios
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,9 +59,18 @@ async def live_panel(term: Terminal) -> tuple[int, int]:
     return panel, call
 
 
-async def test_a_killed_panel_leaves_a_usable_terminal_and_no_call_process(
-    platform_api: Any, livekit_server: Any, new_conversation: tuple[str, str], tmp_path: Any
-) -> None:
+@dataclass
+class Watched:
+    live: Any
+    term: Terminal
+    log_file: Path
+
+
+@pytest.fixture
+async def watched(
+    platform_api: Any, livekit_server: Any, new_conversation: tuple[str, str], tmp_path: Path
+) -> AsyncIterator[Watched]:
+    """`snoop-tui watch --log-file` in a terminal, on a call that goes on until stopped."""
     log_file = tmp_path / "snoop.log"
     async with running_call(livekit_server, new_conversation, end_by_agent_leaving=False) as live:
         term = Terminal(
@@ -66,27 +78,32 @@ async def test_a_killed_panel_leaves_a_usable_terminal_and_no_call_process(
             env(platform_api.base_url),
         )
         try:
-            panel, call = await live_panel(term)
-            assert await observer_in(livekit_server, live.room_name)
-            mark = len(term.output)
-            os.kill(panel, signal.SIGKILL)
-            code = await asyncio.to_thread(term.wait_exit)
-            await until(lambda: gone(call), 2.0, "the call process to exit")
-            await until(
-                lambda: _not(observer_in(livekit_server, live.room_name)), 2.0, "the room left"
-            )
-            after = bytes(term.output[mark:])
-            assert code == 1
-            for sequence in RESTORED:
-                assert sequence in after, sequence
-            modes = term.modes()
-            assert modes[3] & termios.ICANON and modes[3] & termios.ECHO  # cooked again
-            message = after.decode("utf-8", "replace")
-            assert "the panel stopped unexpectedly (killed by SIGKILL)" in message
-            assert str(log_file) in message
-            assert "Traceback" not in message and CREDENTIAL not in message
+            yield Watched(live, term, log_file)
         finally:
             term.close()
+
+
+async def test_a_killed_panel_leaves_a_usable_terminal_and_no_call_process(
+    watched: Watched, livekit_server: Any
+) -> None:
+    live, term, log_file = watched.live, watched.term, watched.log_file
+    panel, call = await live_panel(term)
+    assert await observer_in(livekit_server, live.room_name)
+    mark = len(term.output)
+    os.kill(panel, signal.SIGKILL)
+    code = await asyncio.to_thread(term.wait_exit)
+    await until(lambda: gone(call), 2.0, "the call process to exit")
+    await until(lambda: _not(observer_in(livekit_server, live.room_name)), 2.0, "the room left")
+    after = bytes(term.output[mark:])
+    assert code == 1
+    for sequence in RESTORED:
+        assert sequence in after, sequence
+    modes = term.modes()
+    assert modes[3] & termios.ICANON and modes[3] & termios.ECHO  # cooked again
+    message = after.decode("utf-8", "replace")
+    assert "the panel stopped unexpectedly (killed by SIGKILL)" in message
+    assert str(log_file) in message
+    assert "Traceback" not in message and CREDENTIAL not in message
 
 
 async def _not(check: Any) -> bool:
@@ -134,8 +151,44 @@ async def test_a_killed_snoop_tui_takes_its_panel_and_call_with_it(
         try:
             panel, call = await live_panel(term)
             os.kill(term.proc.pid, signal.SIGKILL)  # the guard: the panel is told to stop
-            await until(lambda: gone(panel), 10.0, "the panel to end")
+
+            def panel_gone() -> bool:
+                term.drain()  # the panel draws its last frames as it stops
+                return gone(panel)
+
+            await until(panel_gone, 10.0, "the panel to end")
             await until(lambda: gone(call), 2.0, "the call process to exit")
             assert not await observer_in(livekit_server, live.room_name)
         finally:
             term.close()
+
+
+def _command_line(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as found:
+        return found.read().replace(b"\0", b" ").decode()
+
+
+async def test_a_killed_call_process_is_replaced_and_reaped_and_the_panel_goes_on(
+    watched: Watched, livekit_server: Any
+) -> None:
+    live, term, log_file = watched.live, watched.term, watched.log_file
+    panel, call = await live_panel(term)
+    assert "snoop_tui.call_process" not in _command_line(call)  # forked: no new Python
+    mark = len(term.output)
+    os.kill(call, signal.SIGKILL)
+    rejoining = await asyncio.to_thread(term.wait_for, b"rejoining", 10.0, mark)
+    await asyncio.to_thread(term.wait_for, b"LIVE", 30.0, rejoining)
+    (replacement,) = children(panel)
+    assert replacement != call
+    assert "snoop_tui.call_process" in _command_line(replacement)  # a new one, anew
+
+    def reaped() -> bool:
+        term.drain()
+        return not os.path.exists(f"/proc/{call}")  # not even a zombie
+
+    await until(reaped, 5.0, "the killed call process to be reaped")
+    assert await observer_in(livekit_server, live.room_name)
+    term.type(b"x")
+    assert await asyncio.to_thread(term.wait_exit) == 0
+    await until(lambda: gone(replacement), 2.0, "the new call process to exit")
+    assert "killed by SIGKILL" in log_file.read_text()
