@@ -73,6 +73,13 @@ def test_the_call_process_does_not_load_textual() -> None:
     assert "textual" not in loaded_by("snoop_tui.call_process")
 
 
+def test_the_call_process_forked_from_the_panel_does_not_load_textual() -> None:
+    """The panel forks its first call process once `launch` is loaded, before Textual:
+    the child has what the panel had then, and what the call process loads itself."""
+    forked = loaded_by("snoop_tui.cli, snoop_tui.launch, snoop_tui.call_process")
+    assert "textual" not in forked and "livekit" not in loaded_by("snoop_tui.launch")
+
+
 def test_the_layers_are_all_covered() -> None:
     assert {"snoop_tui.session", "snoop_tui.audio", "snoop_tui.platform"} <= set(CORE)
     assert {"snoop_tui.screens.panel", "snoop_tui.widgets.badge"} <= set(UI)
