@@ -47,7 +47,8 @@ import numpy.typing as npt
 from livekit import rtc
 from livekit.rtc.media_devices import MediaDevices, OutputPlayer
 
-from snoop_tui.audio import DEVICE_BLOCK_S, AudioPlayer, Int16Array, JitterBuffer, PlayerStats
+from snoop_tui.audio import DEVICE_BLOCK_S, AudioPlayer, PlayerStats
+from snoop_tui.jitter import Int16Array, JitterBuffer
 from tests.fixtures_audio import drift_events, private_null_sink
 
 FRAME_MS = 10

@@ -16,14 +16,9 @@ import numpy.typing as npt
 import pytest
 
 from snoop_tui import audio as audio_module
-from snoop_tui.audio import (
-    AudioPlayer,
-    JitterBuffer,
-    OutputDevice,
-    list_output_devices,
-    mix,
-)
+from snoop_tui.audio import AudioPlayer, OutputDevice, list_output_devices, mix
 from snoop_tui.errors import AudioUnavailable
+from snoop_tui.jitter import JitterBuffer
 from tests.fixtures_audio import NullSink, band_energy, peak
 
 CALLER, AGENT = "TR_caller", "TR_agent"

@@ -16,14 +16,8 @@ import numpy.typing as npt
 import pytest
 
 from snoop_tui import audio as audio_module
-from snoop_tui.audio import (
-    DEVICE_BLOCK_S,
-    STRETCH_LIMIT,
-    STRETCH_SLEW_PER_S,
-    TARGET_MS,
-    AudioPlayer,
-    JitterBuffer,
-)
+from snoop_tui.audio import DEVICE_BLOCK_S, TARGET_MS, AudioPlayer
+from snoop_tui.jitter import STRETCH_LIMIT, STRETCH_SLEW_PER_S, JitterBuffer
 from tests.fixtures_audio import band_energy, drift_events
 
 RATE = 48000
