@@ -17,6 +17,7 @@ from snoop_tui.call_audio import CallAudio
 from snoop_tui.events import SpeakersChanged
 from snoop_tui.lifecycle import CallLifecycle
 from snoop_tui.roles import AGENT_STATE_ATTRIBUTE, CallRoster, is_agent
+from snoop_tui.transcript import Role
 from snoop_tui.transcription import TRANSCRIPTION_TOPIC, TranscriptionReader
 
 
@@ -39,9 +40,11 @@ class RoomEvents:
         self._transcription = transcription
         self._lifecycle = lifecycle
         self._on_speakers = on_speakers
+        self._speaking: frozenset[Role] | None = None
 
     def wire(self, room: rtc.Room) -> None:
         """Subscribe to `room`'s events, before it connects so that none is missed."""
+        self._speaking = None  # a new room: its first report is news
 
         def current(handler: Callable[..., None]) -> Callable[..., None]:
             def guarded(*args: Any) -> None:
@@ -92,4 +95,9 @@ class RoomEvents:
             self._lifecycle.agent_left(hung_up=hung_up)
 
     def on_active_speakers(self, speakers: list[rtc.Participant]) -> None:
-        self._on_speakers(SpeakersChanged(frozenset(self._roster.role(p) for p in speakers)))
+        """Who is speaking, by role, when that changes. LiveKit also reports a change of
+        order or of participant within a role (two agents, say): nothing to redraw then."""
+        speaking = frozenset(self._roster.role(p) for p in speakers)
+        if speaking != self._speaking:
+            self._speaking = speaking
+            self._on_speakers(SpeakersChanged(speaking))

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from livekit import rtc
 
-from snoop_tui.events import CallState, SessionEvent, StateChanged
+from snoop_tui.events import CallState, SessionEvent, SpeakersChanged, StateChanged
 from snoop_tui.platform import ListenerGrant
 from snoop_tui.roles import CallRoster, agent_in, role_of
 from snoop_tui.session import ListenerSession
@@ -81,6 +81,7 @@ class Observed:
 
     def __init__(self) -> None:
         self.states: list[tuple[CallState, str | None]] = []
+        self.speakers: list[frozenset[Role]] = []
         self.ended = asyncio.Event()
         self.session = ListenerSession(grant(), on_event=self.on_event)
 
@@ -88,7 +89,13 @@ class Observed:
         """The room tells the session that `participant` left, as the SDK does."""
         self.session._room.emit("participant_disconnected", participant)
 
+    def speaking(self, *participants: rtc.RemoteParticipant) -> None:
+        """The room reports who is speaking now, loudest first, as the SDK does."""
+        self.session._room.emit("active_speakers_changed", list(participants))
+
     def on_event(self, event: SessionEvent) -> None:
+        if isinstance(event, SpeakersChanged):
+            self.speakers.append(event.active)
         if isinstance(event, StateChanged):
             self.states.append((event.state, event.reason))
             if event.state is CallState.ENDED:
@@ -133,3 +140,22 @@ async def test_a_caller_or_third_party_leaving_does_not_end_the_session(
     await asyncio.sleep(0)  # anything the handler started has had its turn
     assert observed.session.state is CallState.LIVE
     assert observed.session.state_history == [CallState.CONNECTING, CallState.LIVE]
+
+
+async def test_who_is_speaking_is_reported_when_it_changes_not_when_the_sdk_repeats_it(
+    observed: Observed,
+) -> None:
+    the_agent, the_caller = agent(), caller()
+    observed.speaking(the_agent)
+    observed.speaking(the_agent)  # its level changed: the same people speak
+    observed.speaking(the_agent, the_caller)
+    observed.speaking(the_caller, the_agent)  # louder one first: still the same two
+    observed.speaking()
+    observed.speaking()
+    observed.speaking(the_caller)
+    assert observed.speakers == [
+        frozenset({Role.AGENT}),
+        frozenset({Role.AGENT, Role.CALLER}),
+        frozenset(),
+        frozenset({Role.CALLER}),
+    ]
