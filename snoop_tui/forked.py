@@ -11,7 +11,6 @@ otherwise. The child never returns into its parent's code.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -26,6 +25,8 @@ from typing import NoReturn
 
 def can_fork() -> bool:
     """Whether a fork now is safe: a single thread, and no event loop running in it."""
+    import asyncio  # here, not at the top: the guard imports this module, and stays small
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:

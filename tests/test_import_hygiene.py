@@ -73,6 +73,12 @@ def test_the_call_process_does_not_load_textual() -> None:
     assert "textual" not in loaded_by("snoop_tui.call_process")
 
 
+def test_the_guard_loads_no_event_loop_machinery() -> None:
+    """`snoop-tui` itself (the guard, whose fork becomes the panel) stays small: asyncio
+    alone takes about 30 ms to import, all of it before the first frame."""
+    assert "asyncio" not in loaded_by("snoop_tui.cli")
+
+
 def test_the_call_process_forked_from_the_panel_does_not_load_textual() -> None:
     """The panel forks its first call process once `launch` is loaded, before Textual:
     the child has what the panel had then, and what the call process loads itself."""
