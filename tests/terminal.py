@@ -180,6 +180,15 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def command_of(pid: int) -> str:
+    """The process's command line, words joined by spaces ("" once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return cmdline.read().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def gone(pid: int) -> bool:
     """The process has exited (a zombie counts: it will never run again)."""
     try:

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from tests.live import running_call
-from tests.terminal import Terminal, children, gone
+from tests.terminal import Terminal, children, command_of, gone
 from tests.test_panel_process import env as panel_env
 from tests.test_panel_process import live_panel, observer_in, until
 
@@ -49,14 +49,6 @@ def marked(marker: bytes) -> list[int]:
             except OSError:
                 continue
     return found
-
-
-def command_of(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            return cmdline.read().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
 
 
 def wait_until(done: Callable[[], bool], timeout: float, what: str) -> float:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.live import list_participants, running_call
-from tests.terminal import Terminal, children, gone
+from tests.terminal import Terminal, children, command_of, gone
 
 CREDENTIAL = "ak_demo_sensitive"
 # What a full-screen program switches on and must be switched off again.
@@ -163,24 +163,19 @@ async def test_a_killed_snoop_tui_takes_its_panel_and_call_with_it(
             term.close()
 
 
-def _command_line(pid: int) -> str:
-    with open(f"/proc/{pid}/cmdline", "rb") as found:
-        return found.read().replace(b"\0", b" ").decode()
-
-
 async def test_a_killed_call_process_is_replaced_and_reaped_and_the_panel_goes_on(
     watched: Watched, livekit_server: Any
 ) -> None:
     live, term, log_file = watched.live, watched.term, watched.log_file
     panel, call = await live_panel(term)
-    assert "snoop_tui.call_process" not in _command_line(call)  # forked: no new Python
+    assert "snoop_tui.call_process" not in command_of(call)  # forked: no new Python
     mark = len(term.output)
     os.kill(call, signal.SIGKILL)
     rejoining = await asyncio.to_thread(term.wait_for, b"rejoining", 10.0, mark)
     await asyncio.to_thread(term.wait_for, b"LIVE", 30.0, rejoining)
     (replacement,) = children(panel)
     assert replacement != call
-    assert "snoop_tui.call_process" in _command_line(replacement)  # a new one, anew
+    assert "snoop_tui.call_process" in command_of(replacement)  # a new one, anew
 
     def reaped() -> bool:
         term.drain()
