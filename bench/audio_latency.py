@@ -2,11 +2,12 @@
 
 Three measurements, printed as Markdown tables:
 
-1. added latency: both players play a 440 Hz tone, handed over in 10 ms frames paced in
-   real time, into a private PulseAudio null sink (PortAudio's ALSA default device through
-   the pulse plugin), each at the rate our player opens the device at. A frame's latency
-   is the DAC time PortAudio reports for its first sample (`outputBufferDacTime` plus its
-   offset in the block) minus the stream time at which the frame was handed to the player.
+1. added latency: both players play a 440 Hz tone, handed over in frames as long as the
+   call's (`FRAME_MS`, 20 ms) paced in real time, into a private PulseAudio null sink
+   (PortAudio's ALSA default device through the pulse plugin), each at the rate our player
+   opens the device at. A frame's latency is the DAC time PortAudio reports for its first
+   sample (`outputBufferDacTime` plus its offset in the block) minus the stream time at
+   which the frame was handed to the player.
    Our player's own count follows: skips, audio dropped, underruns, the ratio's range.
 2. CPU time per minute of listening: process CPU time while each player plays, one player
    per phase, next to the producer alone; and the same split by thread: the loop that
@@ -47,11 +48,10 @@ import numpy.typing as npt
 from livekit import rtc
 from livekit.rtc.media_devices import MediaDevices, OutputPlayer
 
-from snoop_tui.audio import DEVICE_BLOCK_S, AudioPlayer, PlayerStats
+from snoop_tui.audio import DEVICE_BLOCK_S, FRAME_MS, AudioPlayer, PlayerStats
 from snoop_tui.jitter import Int16Array, JitterBuffer
 from tests.fixtures_audio import drift_events, private_null_sink
 
-FRAME_MS = 10
 TONE_HZ = 440.0
 TONE_AMPLITUDE = 8000
 KEY_BITS = 48  # played samples needed to locate a block in the input
@@ -341,7 +341,7 @@ def open_output_player(
 
 
 async def produce(target: Target, signal: Int16Array, rate: int, seconds: float) -> list[float]:
-    """Hand 10 ms frames to `target` in real time; return each frame's hand-over time."""
+    """Hand FRAME_MS frames to `target` in real time; return each frame's hand-over time."""
     n = rate * FRAME_MS // 1000
     arrivals: list[float] = []
     start = time.monotonic()

@@ -49,7 +49,9 @@ def say(what: str) -> None:
     print(f"{what} {time.monotonic():.6f}", flush=True)
 
 
-async def run(api_url: str, conversation_id: str, credential: str, read_audio: bool) -> None:
+async def run(
+    api_url: str, conversation_id: str, credential: str, read_audio: bool, frame_ms: int | None
+) -> None:
     grant = await asyncio.to_thread(listener_token, api_url, conversation_id, credential)
     room = rtc.Room()
     tasks: set[asyncio.Task[None]] = set()
@@ -67,7 +69,7 @@ async def run(api_url: str, conversation_id: str, credential: str, read_audio: b
             pass
 
     async def discard_audio(track: rtc.RemoteAudioTrack) -> None:
-        stream = rtc.AudioStream(track)
+        stream = rtc.AudioStream(track, frame_size_ms=frame_ms)
         try:
             async for _event in stream:
                 pass
@@ -108,8 +110,13 @@ def main() -> int:
     parser.add_argument("--conversation", required=True)
     parser.add_argument("--credential", default="ak_demo_sensitive")
     parser.add_argument("--read-audio", action="store_true", help="also read every audio frame")
+    parser.add_argument(
+        "--frame-ms", type=int, default=None, help="audio frame length (the SDK's default: 10)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(args.api_url, args.conversation, args.credential, args.read_audio))
+    asyncio.run(
+        run(args.api_url, args.conversation, args.credential, args.read_audio, args.frame_ms)
+    )
     return 0
 
 

@@ -305,11 +305,17 @@ class BareSubscriber:
 
     @classmethod
     async def start(
-        cls, stack: BenchStack, conversation: str, *, read_audio: bool = False
+        cls,
+        stack: BenchStack,
+        conversation: str,
+        *,
+        read_audio: bool = False,
+        frame_ms: int | None = None,
     ) -> BareSubscriber:
         """Spawn it and wait until it has subscribed to an audio track."""
         argv = ["-m", "bench.bare_subscriber", "--api-url", stack.api_url]
         argv += ["--conversation", conversation] + (["--read-audio"] if read_audio else [])
+        argv += ["--frame-ms", str(frame_ms)] if frame_ms else []
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             PYTHON,

@@ -68,7 +68,7 @@ def thread_kind(pid: int, tid: int, name: str) -> str:
     return "native"  # tokio-rt-worker, network_thread, worker_thread, SyntheticAudioD...
 
 
-def _by_kind(pid: int, before: dict[int, tuple[str, float]]) -> dict[str, float]:
+def by_kind(pid: int, before: dict[int, tuple[str, float]]) -> dict[str, float]:
     """CPU seconds per kind of thread since `before` (threads that ended are not counted)."""
     spent = dict.fromkeys(KINDS, 0.0)
     for tid, (name, seconds) in thread_cpu(pid).items():
@@ -109,7 +109,7 @@ async def _measure(name: str, pids: dict[str, int], rounds: int, seconds: float)
         totals = {k: process_cpu(pid) for k, pid in pids.items()}
         start = time.monotonic()
         await asyncio.sleep(seconds)
-        spent = {k: _by_kind(pid, before[k]) for k, pid in pids.items()}
+        spent = {k: by_kind(pid, before[k]) for k, pid in pids.items()}
         totals = {k: process_cpu(pid) - totals[k] for k, pid in pids.items()}
         per_minute = 60 / (time.monotonic() - start)
         per_round.append({k: totals[k] * per_minute for k in pids})  # ended threads too

@@ -44,7 +44,13 @@ DEVICE_LATENCY_S = 0.012
 # 5 ms blocks: with 10 ms ones a 20 ms buffer keeps too thin a cushion under the block
 # being read (the drift model runs dry at -1 %), and a larger buffer costs latency.
 DEVICE_BLOCK_S = 0.005
-TARGET_MS = 20.0  # each track's buffer: one 10 ms frame plus 10 ms for delivery jitter
+# The call's audio comes in 20 ms frames, asked of LiveKit's AudioStream: each frame costs
+# a fixed toll (the SDK's FFI event, decoded in Python and dispatched to every stream's
+# queue, then our pump), so 20 ms frames instead of the SDK's 10 ms halve it (a subscriber
+# reading every frame: 0.79x the CPU). The buffer's depth runs a frame deep around its
+# target, so the target is half a frame over the 15 ms cushion the device's blocks need.
+FRAME_MS = 20
+TARGET_MS = FRAME_MS / 2 + 15.0  # each track's buffer: 25 ms
 
 _NO_PORTAUDIO = (
     "The PortAudio library is not installed, so call audio cannot play. "

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 from livekit import rtc
 
-from snoop_tui.audio import AudioPlayer
+from snoop_tui.audio import FRAME_MS, AudioPlayer
 from snoop_tui.errors import AudioUnavailable
 from snoop_tui.transcript import Role
 
@@ -98,11 +98,13 @@ class CallAudio:
             self._pumps[track.sid] = asyncio.create_task(self._pump(track))
 
     async def _pump(self, track: rtc.RemoteAudioTrack) -> None:
-        # At the device's rate (48 kHz where it takes it, as LiveKit decodes: no resampling)
-        # and mono. Runs for every 10 ms frame, so nothing is looked up or copied per frame
-        # that need not be: the frame's bytes go into the player's ring as they are.
+        # At the device's rate (48 kHz where it takes it, as LiveKit decodes: no resampling),
+        # mono, in FRAME_MS frames. Runs for every frame, so nothing is looked up or copied
+        # per frame that need not be: the frame's bytes go into the player's ring as they are.
         sid, push = track.sid, self.player.push
-        stream = rtc.AudioStream(track, sample_rate=self.player.sample_rate, num_channels=1)
+        stream = rtc.AudioStream(
+            track, sample_rate=self.player.sample_rate, num_channels=1, frame_size_ms=FRAME_MS
+        )
         try:
             async for event in stream:
                 push(sid, np.frombuffer(event.frame.data, dtype=np.int16))

@@ -16,18 +16,18 @@ import numpy.typing as npt
 import pytest
 
 from snoop_tui import audio as audio_module
-from snoop_tui.audio import AudioPlayer, OutputDevice, list_output_devices, mix
+from snoop_tui.audio import FRAME_MS, AudioPlayer, OutputDevice, list_output_devices, mix
 from snoop_tui.errors import AudioUnavailable
 from snoop_tui.jitter import JitterBuffer
 from tests.fixtures_audio import NullSink, band_energy, peak
 
 CALLER, AGENT = "TR_caller", "TR_agent"
 CALLER_HZ, AGENT_HZ = 440.0, 660.0
-FRAME_S = 0.010
+FRAME_S = FRAME_MS / 1000  # as the call hands frames to the player
 
 
 class Tone:
-    """A continuous sine for one track, cut into 10 ms frames the way LiveKit delivers them."""
+    """A continuous sine for one track, cut into frames the way the call hands them over."""
 
     def __init__(self, freq: float, rate: int, amplitude: float = 0.25) -> None:
         self._step = 2 * np.pi * freq / rate
