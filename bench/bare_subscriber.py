@@ -4,8 +4,9 @@ It asks the local platform API for a listener token (stdlib HTTP, one POST), joi
 the room with `livekit.rtc` (auto-subscribe on), registers a handler for the
 `lk.transcription` text streams that reads each stream to its end and throws the
 text away, and, with `--read-audio`, reads every frame of every audio track through
-`rtc.AudioStream` (48 kHz mono, the SDK's default) and throws it away. Nothing else:
-no roles, no transcript model, no UI, no playback. `python -m bench` measures its CPU
+`rtc.AudioStream` (48 kHz mono, the SDK's default; 10 ms frames unless `--frame-ms`
+asks for longer ones) and throws it away. Nothing else: no roles, no transcript model,
+no UI, no playback. `python -m bench` measures its CPU
 and RSS like the panel's, and its start as "process start to subscribed".
 
 It prints, each on a line of its own, `connected T`, `subscribed T` (the first audio
@@ -13,7 +14,7 @@ track subscribed) with T on the system's monotonic clock (shared by every proces
 so the benchmark can subtract its own start time), then runs until SIGTERM or until
 stdin closes.
 
-    python -m bench.bare_subscriber --api-url URL --conversation ID [--read-audio]
+    python -m bench.bare_subscriber --api-url URL --conversation ID [--read-audio] [--frame-ms N]
 """
 
 from __future__ import annotations
