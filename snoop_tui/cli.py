@@ -1,4 +1,4 @@
-"""The `snoop-tui` command: sub-commands, flags and exit codes.
+"""The `snoop-tui` command: runs each sub-command (parsed by `snoop_tui.cli_parser`).
 
 Every `SnoopError` ends the process with one line on stderr and its class's
 `exit_code` (the README's table lists them all); no traceback reaches a
@@ -9,24 +9,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import functools
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from snoop_tui import __version__
-from snoop_tui.board_model import ConversationSummary, time_into_call
+from snoop_tui.cli_list import list_calls, stdout_may_close
+from snoop_tui.cli_parser import COMMANDS, build_parser, normalise, refuse_mistakes
 from snoop_tui.errors import ConfigError, SnoopError, exit_codes
 from snoop_tui.logs import configure_logging
 from snoop_tui.settings import (
     Secret,
     Settings,
-    config_file_path,
     config_file_warnings,
     load_settings,
     validate_conversation_id,
@@ -36,190 +33,12 @@ from snoop_tui.terminal_guard import is_panel_process, run_guarded
 if TYPE_CHECKING:
     from snoop_tui.app import SnoopApp
 
-COMMANDS = ("watch", "board", "demo", "devices", "list", "tail", "doctor", "help")
-
-DESCRIPTION = """\
-Listen in on a live AI-agent call from a terminal, as a hidden observer:
-the agent and caller can't see you or hear you.
-
-The API credential comes from ANYREACH_TOKEN (or ANYREACH_TOKEN_FILE, or the
-config file), never from the command line. ANYREACH_API_URL sets the platform
-(default https://api.anyreach.ai); ANYREACH_ORG is needed with pat_ tokens.
-"""
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="snoop-tui",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"snoop-tui {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    watch = commands.add_parser(
-        "watch",
-        help="listen in on a live conversation (the default command)",
-        description="Open the snoop panel on a live conversation. Keys: l Listen, m Mute, x Stop.",
-    )
-    watch.add_argument("conversation_id", metavar="CONVERSATION_ID")
-    _add_platform(watch)
-    watch.add_argument(
-        "--allow-insecure-ws",
-        action="store_true",
-        help="accept a ws:// (unencrypted) call server that is not on this machine",
-    )
-    _add_transcript(watch)
-    _add_common(watch)
-
-    board = commands.add_parser(
-        "board",
-        help="the live calls, refreshed; Enter listens in (the default without an id)",
-        description="The organization's live calls, newest first, refreshed every few "
-        "seconds. Keys: up/down (j/k) move, Enter listens in, / filters by agent, caller or "
-        "number, r refreshes, q quits. Stop (x) in a call comes back here.",
-    )
-    _add_platform(board)
-    board.add_argument(
-        "--refresh", type=float, help="seconds between refreshes (default 3; board_refresh)"
-    )
-    _add_transcript(board)
-    _add_common(board)
-
-    demo = commands.add_parser(
-        "demo",
-        help="run simulated calls on a local stack and open the board on them",
-        description="Start livekit-server, a local platform API and several simulated calls "
-        "on 127.0.0.1, open the board on them, and stop them all when the board closes.",
-    )
-    _add_transcript(demo, save=False)
-    _add_common(demo)
-
-    commands.add_parser("devices", help="list audio output devices")
-
-    doctor = commands.add_parser(
-        "doctor",
-        help="check the credential, the platform, audio and the terminal, each with its fix",
-        description="Check what snoop-tui needs, one line each with the fix: the credential "
-        "and its file, the platform and whether it accepts the credential, the clock, "
-        "PortAudio, the audio outputs, PULSE_SERVER and the terminal. Exits 1 when the "
-        "config, the credential, the platform or the scope fails, else 0.",
-    )
-    doctor.add_argument("--json", action="store_true", help="one JSON object per check and line")
-    _add_platform(doctor)
-
-    helping = commands.add_parser(
-        "help",
-        help="notes on a topic: credential, ids, audio, config, keys",
-        description="Without a topic, list the topics; with one, print its notes.",
-    )
-    helping.add_argument("topic", nargs="?", metavar="TOPIC")
-
-    listing = commands.add_parser(
-        "list",
-        help="print the live calls, newest first (for scripts and screen readers)",
-        description="Print the organization's live calls as a plain table, newest first: "
-        "id, status, agent, caller, number, channel, direction and time into the call. "
-        "Exits 0 when nothing is live (saying so on stderr). Opens no panel.",
-    )
-    listing.add_argument(
-        "--json", action="store_true", help="one JSON object per call, one per line"
-    )
-    _add_platform(listing)
-    listing.add_argument("--log-file", help="write a debug log here (mode 0600, secrets redacted)")
-
-    tail = commands.add_parser(
-        "tail",
-        help="print a live call's transcript as lines, as it is said (no panel)",
-        description="Join a live conversation as the same hidden, subscribe-only observer and "
-        "print each finished segment as one line (03:12 Caller: ...), until the call ends "
-        "(exit 0). Time counts from the start of the call. No panel, no audio.",
-    )
-    tail.add_argument("conversation_id", metavar="CONVERSATION_ID")
-    _add_platform(tail)
-    tail.add_argument("--json", action="store_true", help="one JSON object per segment and line")
-    tail.add_argument(
-        "--interim", action="store_true", help="also print unfinished versions, marked (interim)"
-    )
-    tail.add_argument("--log-file", help="write a debug log here (mode 0600, secrets redacted)")
-    tail.add_argument(
-        "--allow-insecure-ws",
-        action="store_true",
-        help="accept a ws:// (unencrypted) call server that is not on this machine",
-    )
-    return parser
-
-
-def _add_transcript(parser: argparse.ArgumentParser, *, save: bool = True) -> None:
-    parser.add_argument(
-        "--alert",
-        action="append",
-        metavar="PHRASE",
-        help="flag the transcript when PHRASE is said (repeatable; adds to `alerts`)",
-    )
-    if save:
-        parser.add_argument(
-            "--save",
-            metavar="PATH",
-            help="where s saves the transcript: a directory or a file name stem (save_dir)",
-        )
-
-
-def _add_platform(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--api-url", help="platform API base URL (env ANYREACH_API_URL)")
-    parser.add_argument("--org", help="organization id for pat_ tokens (env ANYREACH_ORG)")
-    parser.add_argument("--timeout", type=float, help="seconds per platform request (default 10)")
-
-
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--output-device", help="audio output device, by name or index")
-    parser.add_argument("--log-file", help="write a debug log here (mode 0600, secrets redacted)")
-
-
-def _normalise(argv: list[str]) -> list[str]:
-    """`snoop-tui CONVERSATION_ID` means `watch CONVERSATION_ID`; no id at all, `board`."""
-    if any(a in ("-h", "--help", "--version") for a in argv[:1]):
-        return argv
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first is None:
-        return ["board", *argv]
-    if first not in COMMANDS:
-        return ["watch", *argv]
-    return argv
-
-
-CREDENTIAL_FLAGS = ("--token", "--credential", "--api-key", "--api-token", "--key")
-
-
-def _refuse_mistakes(parser: argparse.ArgumentParser, argv: list[str]) -> None:
-    """Usage mistakes that argparse would explain badly: a credential given as a flag
-    (never echoed), and a mistyped command name (`snoop-tui wtch ID`)."""
-    for arg in argv:
-        if arg == "--":
-            break
-        flag = arg.partition("=")[0]
-        if flag in CREDENTIAL_FLAGS or flag.startswith("--token"):
-            parser.error(
-                f"the credential is never a flag ({flag}): it would show in `ps` to every "
-                "user of this machine and stay in your shell history. Set ANYREACH_TOKEN, "
-                "or ANYREACH_TOKEN_FILE=PATH (a file only you can read), or `token_file` in "
-                f"{config_file_path()}. See: snoop-tui help credential"
-            )
-    first = argv[0] if argv else ""
-    if first.isalpha() and first not in COMMANDS:  # ids have digits, '_' or '-'
-        near = difflib.get_close_matches(first.lower(), COMMANDS, n=1, cutoff=0.75)
-        if near:
-            parser.error(
-                f"there is no command {first!r}; did you mean {near[0]!r}? "
-                f"(commands: {', '.join(COMMANDS)})"
-            )
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
-    parser = _parser()
-    _refuse_mistakes(parser, given)
-    words = _normalise(given)
+    parser = build_parser()
+    refuse_mistakes(parser, given)
+    words = normalise(given)
     args = parser.parse_args(words)
     args.words = words
     if args.command in ("watch", "board", "list", "tail") and not is_panel_process():
@@ -243,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "board":
             return _board(args)
         if args.command == "list":
-            return _list(args)
+            return list_calls(args)
         if args.command == "tail":
             return _tail(args)
         return _watch(args)
@@ -429,89 +248,6 @@ def _demo(args: argparse.Namespace) -> int:
             livekit_server.remove_orphaned_tmpdir()
 
 
-LIST_COLUMNS = ("ID", "STATUS", "AGENT", "CALLER", "NUMBER", "CHANNEL", "DIRECTION", "TIME")
-
-
-def _list(args: argparse.Namespace) -> int:
-    """`snoop-tui list`: the live calls, from the platform only (no Textual, no LiveKit)."""
-    import asyncio
-    import json
-
-    from snoop_tui.platform import PlatformClient
-
-    overrides = {"api_url": args.api_url, "org": args.org, "request_timeout": args.timeout}
-    settings = load_settings(overrides)
-    settings.require_credential()
-
-    async def fetch() -> list[ConversationSummary]:
-        async with PlatformClient(settings) as client:
-            return await client.list_live_conversations()
-
-    calls = asyncio.run(fetch())
-    now = datetime.now(UTC)
-    if args.json:
-        lines = [json.dumps(_call_record(call, now)) for call in calls]
-    else:
-        lines = _call_table(calls, now)
-        if not calls:
-            print("No live calls right now.", file=sys.stderr)
-    with _stdout_may_close():
-        for line in lines:
-            print(line)
-    return 0
-
-
-def _call_record(call: ConversationSummary, now: datetime) -> dict[str, Any]:
-    """One call for `list --json`: always these keys, null when the platform did not say."""
-    elapsed = (
-        None if call.created_at is None else max(0, int((now - call.created_at).total_seconds()))
-    )
-    return {
-        "id": call.id,
-        "status": call.status,
-        "agent": call.agent_name,
-        "agent_id": call.agent_id,
-        "caller": call.caller,
-        "number": call.agent_number,
-        "channel": call.channel,
-        "direction": call.direction,
-        "created_at": call.created_at.isoformat() if call.created_at else None,
-        "seconds_into_call": elapsed,
-        "time_into_call": time_into_call(call.created_at, now),
-        "duration": call.duration,
-        "listenable": call.listenable,
-        "not_listenable_reason": call.not_listenable_reason,
-    }
-
-
-def _call_table(calls: Sequence[ConversationSummary], now: datetime) -> list[str]:
-    """A plain table: one header, one line per call, columns two spaces apart, "-" for
-    what the platform did not say."""
-    if not calls:
-        return []
-    rows = [LIST_COLUMNS] + [
-        tuple(
-            value or "-"
-            for value in (
-                call.id,
-                call.status,
-                call.agent_name,
-                call.caller,
-                call.agent_number,
-                call.channel,
-                call.direction,
-                time_into_call(call.created_at, now),
-            )
-        )
-        for call in calls
-    ]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS))]
-    return [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-
-
 def _tail(args: argparse.Namespace) -> int:
     """`snoop-tui tail`: the call process's events as lines (no Textual, no guard)."""
     from snoop_tui.process_call import CallProcess
@@ -535,16 +271,6 @@ def _tail(args: argparse.Namespace) -> int:
     )
 
 
-@contextlib.contextmanager
-def _stdout_may_close() -> Iterator[None]:
-    """`snoop-tui list | head -1`: a reader that has what it wanted is no failure."""
-    try:
-        yield
-        sys.stdout.flush()
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
 def _help(parser: argparse.ArgumentParser, topic: str | None) -> int:
     """`snoop-tui help [TOPIC]`: the topics, one topic's notes, or a command's --help."""
     from snoop_tui.help_topics import TOPICS, topic_list
@@ -556,7 +282,7 @@ def _help(parser: argparse.ArgumentParser, topic: str | None) -> int:
         print(f"snoop-tui: there is no help topic {topic!r}.\n", file=sys.stderr)
         print(topic_list(), file=sys.stderr)
         return 2
-    with _stdout_may_close():
+    with stdout_may_close():
         print(found.text if found else topic_list())
     return 0
 
@@ -566,7 +292,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
     overrides = {"api_url": args.api_url, "org": args.org, "request_timeout": args.timeout}
     checks = doctor.run_checks(overrides)
-    with _stdout_may_close():
+    with stdout_may_close():
         doctor.print_checks(checks, sys.stdout, as_json=args.json)
     return doctor.exit_code(checks)
 

@@ -149,9 +149,9 @@ def test_the_new_settings_reach_the_call_process_intact() -> None:
 
 
 def test_the_flags_are_on_watch_board_and_demo() -> None:
-    from snoop_tui.cli import _parser
+    from snoop_tui.cli_parser import build_parser
 
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(
         ["watch", "conv_1", "--alert", "refund", "--alert", "a b", "--save", "x"]
     )
