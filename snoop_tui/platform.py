@@ -8,15 +8,12 @@ so callers never see a dependency's exception or a traceback.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
 import ssl
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -30,17 +27,25 @@ from snoop_tui.board_model import (
 )
 from snoop_tui.errors import (
     BadPlatformResponse,
-    ConversationNotActive,
-    ConversationNotFound,
-    MissingScope,
     PlatformError,
     PlatformTimeout,
-    PlatformUnavailable,
     PlatformUnreachable,
-    Unauthorized,
 )
 from snoop_tui.events import HistoryLine
 from snoop_tui.history import read_history
+from snoop_tui.platform_replies import (
+    Reply,
+    cursor_after,
+    declared_length,
+    decode_json_array,
+    decode_json_object,
+    is_a_plain_web_server,
+    listing_error,
+    retry_after,
+    status_error,
+    string_field,
+    too_large,
+)
 from snoop_tui.settings import Secret, Settings, validate_conversation_id
 
 log = logging.getLogger(__name__)
@@ -238,12 +243,12 @@ class PlatformClient:
             reply = await self._exchange(
                 "GET",
                 self._settings.conversations_path,
-                _listing_error,
+                listing_error,
                 params=params,
                 max_body=MAX_LIST_BODY_BYTES,
             )
             with self._documented_answer():
-                items = _decode_json_array(reply.body, reply.content_type)
+                items = decode_json_array(reply.body, reply.content_type)
             for item in items:
                 summary = parse_summary(item)
                 if summary is None:
@@ -252,7 +257,7 @@ class PlatformClient:
                     found.append(summary)
             if len(items) < page_size:
                 return found
-            next_cursor = _cursor_after(items[-1])
+            next_cursor = cursor_after(items[-1])
             if next_cursor is None or next_cursor == cursor:
                 log.warning("listing %s: the last item gives no new cursor; stopping", status)
                 return found
@@ -271,12 +276,12 @@ class PlatformClient:
         reply = await self._exchange(
             method,
             path,
-            lambda status: _status_error(status, conversation_id),
+            lambda status: status_error(status, conversation_id),
             json=json,
             max_body=max_body,
         )
         with self._documented_answer():
-            return _decode_json_object(reply.body, reply.content_type)
+            return decode_json_object(reply.body, reply.content_type)
 
     @contextlib.contextmanager
     def _documented_answer(self) -> Iterator[None]:
@@ -301,7 +306,7 @@ class PlatformClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         max_body: int = MAX_BODY_BYTES,
-    ) -> _Reply:
+    ) -> Reply:
         """Send with bounded retries: unreachable, 5xx and 429 are retried `retries` times."""
         attempt = 0
         while True:
@@ -314,7 +319,7 @@ class PlatformClient:
             else:
                 if reply.status < 400:
                     return reply
-                if _is_a_plain_web_server(reply):
+                if is_a_plain_web_server(reply):
                     raise BadPlatformResponse(
                         f"The platform answered {reply.status} with a page, not JSON. "
                         f"{self._not_the_api()}"
@@ -335,7 +340,7 @@ class PlatformClient:
         json: Any,
         params: Mapping[str, str] | None = None,
         max_body: int = MAX_BODY_BYTES,
-    ) -> _Reply:
+    ) -> Reply:
         """One request, bounded in time as a whole (a trickling body cannot hang us)."""
         try:
             async with asyncio.timeout(self._settings.request_timeout):
@@ -358,43 +363,21 @@ class PlatformClient:
         json: Any,
         params: Mapping[str, str] | None,
         max_body: int,
-    ) -> _Reply:
+    ) -> Reply:
         async with self._client.stream(method, path, json=json, params=params) as response:
-            if _declared_length(response.headers) > max_body:
-                raise _too_large()
+            if declared_length(response.headers) > max_body:
+                raise too_large()
             raw = bytearray()
             async for chunk in response.aiter_bytes():
                 raw += chunk
                 if len(raw) > max_body:
-                    raise _too_large()
-            return _Reply(
+                    raise too_large()
+            return Reply(
                 status=response.status_code,
                 body=bytes(raw),
                 content_type=response.headers.get("content-type", ""),
-                retry_after=_retry_after(response.headers),
+                retry_after=retry_after(response.headers),
             )
-
-
-@dataclass(frozen=True)
-class _Reply:
-    status: int
-    body: bytes
-    content_type: str
-    retry_after: float | None
-
-
-def _too_large() -> BadPlatformResponse:
-    return BadPlatformResponse(
-        "The platform sent an unexpectedly large response; refusing to read it. "
-        "Check ANYREACH_API_URL points at the API."
-    )
-
-
-def _declared_length(headers: httpx.Headers) -> int:
-    try:
-        return int(headers.get("content-length", "0"))
-    except ValueError:
-        return 0
 
 
 def _conversation_path(template: str, conversation_id: str) -> str:
@@ -403,101 +386,11 @@ def _conversation_path(template: str, conversation_id: str) -> str:
     )
 
 
-def _retry_after(headers: httpx.Headers, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110)."""
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
-
-
-WEB_SERVER_STATUSES = frozenset({404, 405, 501})
-"""How a plain web server answers an API path or a POST it does not serve."""
-
-
-def _is_a_plain_web_server(reply: _Reply) -> bool:
-    """The platform answers its errors in JSON (`{"detail": ...}`), never with a page."""
-    if reply.status not in WEB_SERVER_STATUSES or not reply.body.strip():
-        return False
-    if "html" in reply.content_type.lower():
-        return True
-    try:
-        json.loads(reply.body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return True
-    return False
-
-
-def _status_error(status: int, conversation_id: str) -> PlatformError:
-    if status == 401:
-        return Unauthorized(
-            "The platform refused the credential (401). Check ANYREACH_TOKEN; a pat_ token "
-            "also needs ANYREACH_ORG."
-        )
-    if status == 403:
-        return MissingScope(
-            "Your credential may not listen to live calls (403). It needs the scope "
-            "conversations:read_sensitive or conversations:manage."
-        )
-    if status == 404:
-        return ConversationNotFound(
-            f"Conversation {conversation_id} was not found, or it has no live call room (404)."
-        )
-    if status == 409:
-        return ConversationNotActive(
-            f"Conversation {conversation_id} is not active (409): only calls that are "
-            "triggered, ringing or in progress can be listened to."
-        )
-    if status == 429:
-        return PlatformUnavailable("The platform is rate limiting requests (429). Try again soon.")
-    if status >= 500:
-        return PlatformUnavailable(f"The platform failed ({status}). Try again in a moment.")
-    return BadPlatformResponse(f"The platform answered with an unexpected status ({status}).")
-
-
-def _decode_json_object(raw: bytes, content_type: str = "") -> Mapping[str, Any]:
-    body = _decode_json(raw, content_type)
-    if not isinstance(body, dict):
-        raise BadPlatformResponse("The platform's answer was not a JSON object.")
-    return body
-
-
-def _decode_json(raw: bytes, content_type: str) -> Any:
-    if "html" in content_type.lower():
-        raise BadPlatformResponse(
-            "The platform's answer was not JSON but a web page (a login page or proxy?)."
-        )
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise BadPlatformResponse("The platform's answer was not JSON.") from None
-    return body
-
-
-def _string_field(body: Mapping[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value:
-        raise BadPlatformResponse(
-            f"The platform's listener-token answer has no valid `{name}` field."
-        )
-    return value
-
-
 def _parse_listener_grant(body: Mapping[str, Any]) -> ListenerGrant:
-    url = _string_field(body, "url")
-    token = _string_field(body, "token")
-    room_name = _string_field(body, "room_name")
-    expires_raw = _string_field(body, "expires_at")
+    url = string_field(body, "url")
+    token = string_field(body, "token")
+    room_name = string_field(body, "room_name")
+    expires_raw = string_field(body, "expires_at")
     try:
         expires_at = datetime.fromisoformat(expires_raw)
     except ValueError:
@@ -525,38 +418,3 @@ def _parse_conversation(body: Mapping[str, Any]) -> Conversation:
         user_id=user_id if isinstance(user_id, str) else None,
         channel=channel if isinstance(channel, str) else None,
     )
-
-
-# -- the live call listing -------------------------------------------------------------
-
-
-def _listing_error(status: int) -> PlatformError:
-    """A listing names no conversation: its 403 and 404 mean something of their own."""
-    if status == 403:
-        return MissingScope(
-            "Your credential may not list conversations (403). It needs the scope "
-            "conversations:read, conversations:read_sensitive or conversations:manage."
-        )
-    if status == 404:
-        return BadPlatformResponse(
-            "The platform has no conversation listing at this address (404). "
-            "Check ANYREACH_API_URL points at the API."
-        )
-    if status in (401, 429) or status >= 500:
-        return _status_error(status, "")
-    return BadPlatformResponse(f"The platform refused to list the conversations ({status}).")
-
-
-def _decode_json_array(raw: bytes, content_type: str) -> list[Any]:
-    body = _decode_json(raw, content_type)
-    if not isinstance(body, list):
-        raise BadPlatformResponse("The platform's conversation list was not a JSON array.")
-    return body
-
-
-def _cursor_after(item: object) -> str | None:
-    """The documented cursor: the last item's `created_at`, Base64-encoded as it came."""
-    created_at = item.get("created_at") if isinstance(item, dict) else None
-    if not isinstance(created_at, str) or not created_at:
-        return None
-    return base64.b64encode(created_at.encode("utf-8")).decode("ascii")
