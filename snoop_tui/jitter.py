@@ -35,7 +35,11 @@ STRETCH_PER_S = 3.0  # 3 % faster per 10 ms that the trend stands above the targ
 STRETCH_PER_S2 = 1.0  # ... and 1 % more for every 10 ms that it has stood there for a second
 STRETCH_SLEW_PER_S = 0.04  # the ratio moves at most 0.02 % per 5 ms block: it glides
 STRETCH_DEADBAND = 0.0005  # smaller corrections are not worth it: play the samples as they are
-LEARN_AFTER_S = 1.0  # priming overshoots the target by up to a frame: not a drift to learn
+# Priming overshoots the target by up to a frame, and the trend (0.5 s) takes a while to
+# follow the proportional term draining it: not a drift to learn. After one second the
+# integral learned a clock mismatch of 0.03 % that was not there (20 ms frames), just
+# under the dead band; after two it learns none.
+LEARN_AFTER_S = 2.0
 TREND_SLACK_S = 0.001  # a trend this close to the target is jitter: nothing to correct
 
 
@@ -141,6 +145,11 @@ class JitterBuffer:
     def ratio(self) -> float:
         """Input samples played per output sample: above 1 while draining a surplus."""
         return self._ratio
+
+    @property
+    def learned_drift(self) -> float:
+        """The clock mismatch the steering has learned: the producer this much faster."""
+        return self._drift
 
     def write(self, pcm: Int16Array) -> None:
         """Append samples (producer side only)."""

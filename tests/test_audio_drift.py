@@ -95,8 +95,17 @@ def test_a_producer_1_percent_off_for_ten_minutes_plays_every_sample_within_60_m
     # It has learned the mismatch: the last minute plays at the producer's rate, with the
     # depth back where it started (after a block's read: the target less a block or so).
     assert float(np.mean(run.ratios[last_minute])) == pytest.approx(1 + drift, abs=0.0005)
+    assert buffer.learned_drift == pytest.approx(drift, abs=0.0005)
     depth = float(np.mean(run.depths[last_minute]))
     assert TARGET_MS * MS - 2 * BLOCK <= depth <= TARGET_MS * MS
+
+
+def test_a_producer_in_step_learns_no_drift_from_the_start() -> None:
+    """Priming overshoots the target by up to a frame; draining it is not a clock mismatch
+    to remember (it would leave the buffer a hair from stretching for the whole call)."""
+    buffer, run = simulate(0.0, 60.0)
+    assert abs(buffer.learned_drift) < 0.0001
+    assert set(run.ratios[-len(run.ratios) // 2 :]) == {1.0}
 
 
 @pytest.mark.parametrize("drift", [0.01, -0.01, 0.0])
