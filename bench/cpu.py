@@ -68,7 +68,7 @@ def thread_kind(pid: int, tid: int, name: str) -> str:
     return "native"  # tokio-rt-worker, network_thread, worker_thread, SyntheticAudioD...
 
 
-def by_kind(pid: int, before: dict[int, tuple[str, float]]) -> dict[str, float]:
+def _by_kind(pid: int, before: dict[int, tuple[str, float]]) -> dict[str, float]:
     """CPU seconds per kind of thread since `before` (threads that ended are not counted)."""
     spent = dict.fromkeys(KINDS, 0.0)
     for tid, (name, seconds) in thread_cpu(pid).items():
@@ -101,7 +101,7 @@ class Phase:
         return median([(r["panel"] + r["call"]) / r["bare"] for r in self.rounds])
 
 
-async def _measure(name: str, pids: dict[str, int], rounds: int, seconds: float) -> Phase:
+async def measure(name: str, pids: dict[str, int], rounds: int, seconds: float) -> Phase:
     per_round, kinds = [], []
     for n in range(rounds):
         note(f"cpu: {name}, round {n + 1} of {rounds} ({seconds:g} s)")
@@ -109,7 +109,7 @@ async def _measure(name: str, pids: dict[str, int], rounds: int, seconds: float)
         totals = {k: process_cpu(pid) for k, pid in pids.items()}
         start = time.monotonic()
         await asyncio.sleep(seconds)
-        spent = {k: by_kind(pid, before[k]) for k, pid in pids.items()}
+        spent = {k: _by_kind(pid, before[k]) for k, pid in pids.items()}
         totals = {k: process_cpu(pid) - totals[k] for k, pid in pids.items()}
         per_minute = 60 / (time.monotonic() - start)
         per_round.append({k: totals[k] * per_minute for k in pids})  # ended threads too
@@ -152,7 +152,7 @@ async def cpu(stack: BenchStack, rounds: int, seconds: float, report: Report) ->
                 bare = await BareSubscriber.start(stack, conversation)
                 try:
                     await asyncio.sleep(SETTLE)
-                    muted = await _measure("muted", {**pids, "bare": bare.pid}, rounds, seconds)
+                    muted = await measure("muted", {**pids, "bare": bare.pid}, rounds, seconds)
                 finally:
                     await bare.stop()
                 mark = term.length
@@ -162,7 +162,7 @@ async def cpu(stack: BenchStack, rounds: int, seconds: float, report: Report) ->
                 floor = await _playback_floor()
                 try:
                     await asyncio.sleep(SETTLE)
-                    listening = await _measure(
+                    listening = await measure(
                         "listening", {**pids, "bare": bare.pid, "floor": floor.pid}, rounds, seconds
                     )
                 finally:

@@ -17,68 +17,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 
 from bench.common import (
     BareSubscriber,
     BenchStack,
     load_average,
-    median,
-    process_cpu,
     talking_call,
-    thread_cpu,
 )
-from bench.cpu import SETTLE, by_kind
+from bench.cpu import SETTLE, Phase, measure
 
 FRAME_LENGTHS = (10, 20, 40)
 
 
-async def measure(rounds: int, seconds: float) -> dict[int, list[tuple[float, float, float]]]:
-    """Per frame length, per round: (process, main thread, native core) CPU s/min."""
-    results: dict[int, list[tuple[float, float, float]]] = {ms: [] for ms in FRAME_LENGTHS}
+async def run(rounds: int, seconds: float) -> Phase:
+    """The bare subscribers' CPU over the rounds, one process per frame length (named by it)."""
     async with BenchStack() as stack:
         conversation, room = stack.conversation("frames")
         async with talking_call(stack, room, continuous_audio=True):
-            subscribers: dict[int, BareSubscriber] = {}
+            subscribers: dict[str, BareSubscriber] = {}
             try:
                 for ms in FRAME_LENGTHS:
-                    subscribers[ms] = await BareSubscriber.start(
+                    subscribers[str(ms)] = await BareSubscriber.start(
                         stack, conversation, read_audio=True, frame_ms=ms
                     )
                 await asyncio.sleep(SETTLE)
-                for n in range(rounds):
-                    print(f"frame_size: round {n + 1} of {rounds}", file=sys.stderr, flush=True)
-                    threads = {ms: thread_cpu(s.pid) for ms, s in subscribers.items()}
-                    totals = {ms: process_cpu(s.pid) for ms, s in subscribers.items()}
-                    start = time.monotonic()
-                    await asyncio.sleep(seconds)
-                    per_minute = 60 / (time.monotonic() - start)
-                    for ms, s in subscribers.items():
-                        kinds = by_kind(s.pid, threads[ms])
-                        results[ms].append(
-                            (
-                                (process_cpu(s.pid) - totals[ms]) * per_minute,
-                                kinds["main"] * per_minute,
-                                kinds["native"] * per_minute,
-                            )
-                        )
+                pids = {name: s.pid for name, s in subscribers.items()}
+                return await measure("frame_size", pids, rounds, seconds)
             finally:
                 for s in subscribers.values():
                     await s.stop()
-    return results
 
 
-def report(results: dict[int, list[tuple[float, float, float]]]) -> str:
-    default = median([r[0] for r in results[FRAME_LENGTHS[0]]])
+def report(phase: Phase) -> str:
+    default = phase.per_minute(str(FRAME_LENGTHS[0]))
     lines = [
         "| frame | CPU s/min (rounds) | median | main thread | native core | vs 10 ms |",
         "|---|---|---|---|---|---|",
     ]
-    for ms, rounds in results.items():
-        total = median([r[0] for r in rounds])
+    for ms in FRAME_LENGTHS:
+        name = str(ms)
+        total = phase.per_minute(name)
         lines.append(
-            f"| {ms} ms | {', '.join(f'{r[0]:.2f}' for r in rounds)} | {total:.2f} | "
-            f"{median([r[1] for r in rounds]):.2f} | {median([r[2] for r in rounds]):.2f} | "
+            f"| {ms} ms | {', '.join(f'{r[name]:.2f}' for r in phase.rounds)} | {total:.2f} | "
+            f"{phase.per_kind(name, 'main'):.2f} | {phase.per_kind(name, 'native'):.2f} | "
             f"{total / default:.2f}x |"
         )
     return "\n".join(lines)
@@ -90,8 +71,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
     print(f"load average at the start: {load_average()}")
-    results = asyncio.run(measure(args.rounds, args.seconds))
-    print(report(results))
+    print(report(asyncio.run(run(args.rounds, args.seconds))))
     print(f"load average at the end: {load_average()}")
     return 0
 
