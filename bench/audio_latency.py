@@ -6,24 +6,30 @@ Three measurements, printed as Markdown tables:
    call's (`FRAME_MS`, 20 ms) paced in real time, into a private PulseAudio null sink
    (PortAudio's ALSA default device through the pulse plugin), each at the rate our player
    opens the device at. A frame's latency is the DAC time PortAudio reports for its first
-   sample (`outputBufferDacTime` plus its offset in the block) minus the stream time at
-   which the frame was handed to the player.
+   sample minus the stream time at which the frame was handed to the player.
+   - OutputPlayer's callback is Python, so it is observed: `outputBufferDacTime` plus the
+     sample's offset in the block, the block located in the input by its bits (below).
+   - Our player's callback is C (rtmixer), so it cannot be observed; its ring can. The
+     buffer reports where each frame's first sample landed in the ring, and a thread
+     polls every half millisecond how much of the ring the device has taken: the poll
+     that first sees a frame's block gone dates the callback that took it. The device's
+     queue, from callback to DAC, comes from rtmixer: when the device starts taking a
+     ring, it records the DAC time PortAudio reports for the ring's first sample (the
+     action's `actual_time`), to set against the poll that saw that block go.
    Our player's own count follows: skips, audio dropped, underruns, the ratio's range.
 2. CPU time per minute of listening: process CPU time while each player plays, one player
    per phase, next to the producer alone; and the same split by thread: the loop that
-   hands frames over (`time.thread_time()` around it) and the audio callback's thread (its
-   `thread_time()` as the callback last saw it, read at the start and end of the phase).
+   hands frames over (`time.thread_time()` around it) and the audio callback's thread
+   (OutputPlayer's: its `thread_time()` as the callback last saw it; ours, in C: the
+   process's other threads started for Python or PortAudio, from /proc).
 3. buffer depth under drift, in simulated time: a producer 0.5 % and 1 % fast and slow for
    10 minutes into our JitterBuffer (skips, audio dropped, the resampling ratio's range),
    and 0.5 % fast into OutputPlayer's byte buffer drained by its own callback (captured
    without a device) behind a copy of its AudioMixer's 100 ms chunking.
 
-To tell which input sample a callback played, the tone's least significant bit carries a
-seeded random bit sequence: any 48 consecutive samples name their position in the input.
-With one source at gain 1 both players copy samples unchanged, except while our player
-stretches (plays slightly faster or slower to absorb drift): those blocks are placed by the
-position its buffer reports, a report checked against the bits on every block copied
-unchanged. Run:
+To tell which input sample OutputPlayer's callback played, the tone's least significant
+bit carries a seeded random bit sequence: any 48 consecutive samples name their position
+in the input. Run:
 
     .venv/bin/python -m bench.audio_latency --seconds 25
 """
@@ -32,10 +38,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import logging
 import math
+import os
 import platform
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -48,9 +57,10 @@ import numpy.typing as npt
 from livekit import rtc
 from livekit.rtc.media_devices import MediaDevices, OutputPlayer
 
+from bench.common import thread_cpu
 from snoop_tui.audio import DEVICE_BLOCK_S, FRAME_MS, AudioPlayer, PlayerStats
 from snoop_tui.jitter import Int16Array, JitterBuffer
-from tests.fixtures_audio import drift_events, private_null_sink
+from tests.fixtures_audio import SimOutlet, drift_events, private_null_sink
 
 TONE_HZ = 440.0
 TONE_AMPLITUDE = 8000
@@ -66,18 +76,12 @@ SOURCE = "caller"
 
 @dataclass(frozen=True)
 class Block:
-    """One output callback: its stream times and the first channel it played.
-
-    `start` and `consumed`: the input position of the first sample played and how many
-    input samples the block took, as our player's buffer reports them (None otherwise).
-    """
+    """One of OutputPlayer's output callbacks: its stream times and the first channel it played."""
 
     current: float
     dac: float
     samples: Int16Array
     underflow: bool
-    start: float | None = None
-    consumed: float = 0.0
 
 
 @dataclass
@@ -148,53 +152,92 @@ class Target(Protocol):
 
 
 class _ObservedAudioPlayer(AudioPlayer):
-    """Our player, unchanged, plus a record of what each callback played and when."""
+    """Our player, unchanged, plus where each frame landed in its ring, when the device
+    took each block of the ring, and when each playback of the ring began.
 
-    def __init__(self, blocks: list[Block]) -> None:
+    The callback is C, so a thread polls the ring every half millisecond for how much the
+    device has taken (`takes`). A playback is rtmixer's action, whose `actual_time` is the
+    DAC time PortAudio reported for the first sample it played: against the poll that saw
+    that block go, it gives the device's queue, from callback to DAC.
+    """
+
+    def __init__(self) -> None:
         super().__init__()
-        self._blocks = blocks
+        self.landed: list[int | None] = []  # per frame: its first sample's place in the ring
+        self.starts: list[tuple[int, Any]] = []  # (place the playback began at, its action)
+        self.takes: list[tuple[float, int]] = []  # (stream time, samples taken by then)
+        self._polling = False
+        self._poller: threading.Thread | None = None
 
-    def _callback(self, outdata: Int16Array, frames: int, time: Any, status: Any) -> None:
-        buffer = self._buffers.get(SOURCE)
-        before = _position(buffer)
-        super()._callback(outdata, frames, time, status)
-        start, consumed = _placement(before, _position(buffer))
-        self._blocks.append(
-            Block(
-                time.currentTime,
-                time.outputBufferDacTime,
-                outdata[:, 0].copy(),
-                bool(status.output_underflow),
-                start,
-                consumed,
-            )
-        )
+    def open(self) -> None:
+        super().open()
+        self._polling = True
+        self._poller = threading.Thread(target=self._poll, name="ring-poll", daemon=True)
+        self._poller.start()
+
+    def close(self) -> None:
+        self._polling = False
+        if self._poller is not None:
+            self._poller.join()
+        super().close()
+
+    def _poll(self) -> None:
+        most = 0
+        while self._polling:
+            entry, stream = self._buffers.get(SOURCE), self._stream
+            if entry is not None and stream is not None:
+                taken = entry[0].played
+                if taken > most:  # (a write in progress can make it look smaller)
+                    self.takes.append((float(stream.time), taken))
+                    most = taken
+            time.sleep(0.0005)
+
+    def push(self, source: str, pcm: Int16Array) -> None:
+        entry = self._buffers.get(source)
+        written = dropped = 0
+        action = None
+        if entry is not None:
+            written, dropped, action = entry[0].written, entry[0].dropped, entry[1]._action
+        super().push(source, pcm)
+        buffer, ring = self._buffers[source]
+        self.landed.append(written if buffer.dropped == dropped else None)
+        if ring._action is not action:  # a start: the ring holds the start depth, untaken
+            self.starts.append((buffer.written - buffer.target - len(pcm) // 2, ring._action))
+
+    def device_queue(self) -> float:
+        """Seconds from the callback taking a block to PortAudio's DAC time for it."""
+        queues = []
+        for place, action in self.starts:
+            dac = float(action.actual_time)
+            seen = next((t for t, amount in self.takes if amount > place), None)
+            if dac > 0 and seen is not None:
+                queues.append(dac - seen)
+        return statistics.median(queues)
+
+    def dac_times(self) -> dict[int, float]:
+        """Frame -> the DAC time of its first sample."""
+        queue = self.device_queue()
+        taken = [amount for _t, amount in self.takes]
+        times = {}
+        for k, place in enumerate(self.landed):
+            if place is None:
+                continue
+            i = bisect.bisect_right(taken, place)
+            if i < len(taken):  # the poll that first saw it taken, and where that block began
+                block_start = taken[i - 1] if i else place
+                times[k] = self.takes[i][0] + queue + (place - block_start) / self.sample_rate
+        return times
 
 
-def _position(buffer: JitterBuffer | None) -> tuple[float, int] | None:
-    """Where the buffer's next sample lies in its input, and how much it has skipped."""
-    if buffer is None:
-        return None
-    return buffer._r + buffer._phase, buffer.dropped
-
-
-def _placement(
-    before: tuple[float, int] | None, after: tuple[float, int] | None
-) -> tuple[float | None, float]:
-    """The block's first input position and input samples taken, unless it skipped."""
-    if before is None or after is None or after[1] != before[1]:
-        return None, 0.0
-    return before[0], after[0] - before[0]
-
-
-class _TimedAudioPlayer(AudioPlayer):
-    """Our player, unchanged, plus the callback thread's CPU time as of its last callback."""
-
-    thread_cpu = 0.0
-
-    def _callback(self, outdata: Int16Array, frames: int, time: Any, status: Any) -> None:
-        super()._callback(outdata, frames, time, status)
-        self.thread_cpu = thread_time()
+def _python_threads_cpu() -> float:
+    """CPU seconds of this process's threads started for Python or PortAudio, but the main
+    one: the audio callback's, in C (CPython 3.11 names no thread)."""
+    main = threading.get_native_id()
+    return sum(
+        seconds
+        for tid, (name, seconds) in thread_cpu(os.getpid()).items()
+        if name == "python" and tid != main
+    )
 
 
 class OursTarget:
@@ -215,7 +258,7 @@ class OursTarget:
         return self.player.stats.depth_ms
 
     def callback_cpu(self) -> float:
-        return self.player.thread_cpu if isinstance(self.player, _TimedAudioPlayer) else 0.0
+        return _python_threads_cpu()
 
     async def stop(self) -> None:
         self.player.close()
@@ -407,72 +450,79 @@ class LatencyRow:
     name: str
     latencies_ms: list[float]
     missing: int  # frames after warm-up never seen played (dropped, or not located)
-    short_blocks: int  # callbacks in the measured window that played less than asked
+    short_blocks: int | None  # callbacks in the measured window that played less than asked
     device_underflows: int
-    device_ms: float  # median outputBufferDacTime - currentTime
+    device_ms: float  # median outputBufferDacTime - currentTime (ours: PortAudio's latency)
     block_ms: float  # median callback size
     end_depth_ms: float
-    stretched_blocks: int  # blocks placed by the buffer's report (resampled: no bits to read)
     stats: PlayerStats | None  # our player's own account of the phase
-    reports_checked: int  # blocks both located by their bits and reported by the buffer
-    reports_wrong: int  # ... of which the two disagree
-
-
-@dataclass(frozen=True)
-class _Placed:
-    """Where one block's played samples came from in the input."""
-
-    start: float  # input position of the first played sample
-    taken: float  # input samples played
-    played: float  # output samples they made
-
-
-def _place(block: Block, found: tuple[int, int] | None) -> _Placed | None:
-    """By the block's bits if they are intact, else by its buffer's report of a stretch."""
-    if found is not None:
-        return _Placed(found[0], found[1], found[1])
-    if block.start is None or block.consumed <= 0:
-        return None
-    full = block.consumed >= 0.97 * len(block.samples)  # else ran dry, copied as it was
-    return _Placed(block.start, block.consumed, len(block.samples) if full else block.consumed)
 
 
 def analyse(pb: Playback, locator: SampleLocator, rate: int) -> LatencyRow:
+    """OutputPlayer's phase: each block located in the input by its bits."""
     n = rate * FRAME_MS // 1000
     first_played: dict[int, float] = {}
-    short = underflows = stretched = checked = wrong = 0
-    window = (pb.arrivals[0] + WARMUP_S, pb.arrivals[-1])
+    short = underflows = 0
+    window = _window(pb.arrivals)
     for block in pb.blocks:
         found = locator.locate(block.samples)
-        placed = _place(block, found)
-        if found is not None and block.start is not None and block.consumed == found[1]:
-            checked += 1
-            wrong += block.start != found[0]
-        in_window = window[0] <= block.current <= window[1]
-        if in_window:
-            stretched += found is None and placed is not None
-            short += placed is None or placed.played < len(block.samples)
+        if window[0] <= block.current <= window[1]:
+            short += found is None or found[1] < len(block.samples)
             underflows += block.underflow
-        if placed is None:
+        if found is None:
             continue
-        for k in range(math.ceil(placed.start / n), math.ceil((placed.start + placed.taken) / n)):
-            offset = (k * n - placed.start) * placed.played / placed.taken
-            first_played.setdefault(k, block.dac + offset / rate)
-    measured = [k for k, t in enumerate(pb.arrivals) if t >= window[0]]
+        start, run = found
+        for k in range(math.ceil(start / n), math.ceil((start + run) / n)):
+            first_played.setdefault(k, block.dac + (k * n - start) / rate)
+    return _row(
+        pb,
+        first_played,
+        short_blocks=short,
+        device_underflows=underflows,
+        device_ms=statistics.median((b.dac - b.current) * 1000 for b in pb.blocks),
+        block_ms=statistics.median(len(b.samples) * 1000 / rate for b in pb.blocks),
+    )
+
+
+def analyse_ours(pb: Playback, player: _ObservedAudioPlayer) -> LatencyRow:
+    """Our phase: each frame placed in its ring, the ring's playback dated by rtmixer."""
+    stats = pb.stats
+    return _row(
+        pb,
+        player.dac_times(),
+        short_blocks=None,
+        device_underflows=0 if stats is None else stats.device_underflows,
+        device_ms=player.device_queue() * 1000,
+        block_ms=DEVICE_BLOCK_S * 1000,
+    )
+
+
+def _window(arrivals: list[float]) -> tuple[float, float]:
+    return arrivals[0] + WARMUP_S, arrivals[-1]
+
+
+def _row(
+    pb: Playback,
+    first_played: dict[int, float],
+    *,
+    short_blocks: int | None,
+    device_underflows: int,
+    device_ms: float,
+    block_ms: float,
+) -> LatencyRow:
+    start = _window(pb.arrivals)[0]
+    measured = [k for k, t in enumerate(pb.arrivals) if t >= start]
     latencies = [(first_played[k] - pb.arrivals[k]) * 1000 for k in measured if k in first_played]
     return LatencyRow(
         name=pb.name,
         latencies_ms=latencies,
         missing=sum(1 for k in measured if k not in first_played),
-        short_blocks=short,
-        device_underflows=underflows,
-        device_ms=statistics.median((b.dac - b.current) * 1000 for b in pb.blocks),
-        block_ms=statistics.median(len(b.samples) * 1000 / rate for b in pb.blocks),
+        short_blocks=short_blocks,
+        device_underflows=device_underflows,
+        device_ms=device_ms,
+        block_ms=block_ms,
         end_depth_ms=pb.end_depth_ms,
-        stretched_blocks=stretched,
         stats=pb.stats,
-        reports_checked=checked,
-        reports_wrong=wrong,
     )
 
 
@@ -499,10 +549,12 @@ class DriftRow:
 
 
 def drift_ours(rate: int, drift: float) -> DriftRow:
-    """The real JitterBuffer with AudioPlayer's settings, on a simulated clock."""
+    """The real JitterBuffer with AudioPlayer's settings, on a simulated clock, its ring
+    taken a block at a time as the C callback takes it."""
     defaults = AudioPlayer()  # the target and cap AudioPlayer gives each source
     now = [0.0]
-    buffer = JitterBuffer(rate, defaults._target_ms, defaults._cap_ms, clock=lambda: now[0])
+    outlet = SimOutlet()
+    buffer = JitterBuffer(rate, defaults._target_ms, defaults._cap_ms, outlet, clock=lambda: now[0])
     frame = np.zeros(rate * FRAME_MS // 1000, dtype=np.int16)
     deepest = reads = 0
     shallowest = buffer.cap
@@ -513,7 +565,7 @@ def drift_ours(rate: int, drift: float) -> DriftRow:
         if is_producer:
             buffer.write(frame)
         else:
-            buffer.read(SIM_OURS_BLOCK)
+            outlet.take(SIM_OURS_BLOCK)
             reads += 1
             if reads > settled:
                 shallowest = min(shallowest, buffer.depth)
@@ -598,8 +650,10 @@ async def run(seconds: float) -> None:
         signal = marked_tone(rate, seconds + 1)
         locator = SampleLocator(signal)
 
+        ours = _ObservedAudioPlayer()
+        playback = await observed_phase("AudioPlayer", OursTarget(ours), [], signal, rate, seconds)
+        rows = [analyse_ours(playback, ours)]
         observed: list[tuple[str, Callable[[list[Block]], Target]]] = [
-            ("AudioPlayer", lambda b: OursTarget(_ObservedAudioPlayer(b))),
             (
                 "OutputPlayer via its mixer (add_track path)",
                 lambda b: OutputPlayerTarget(open_output_player(rate, b)),
@@ -609,7 +663,6 @@ async def run(seconds: float) -> None:
                 lambda b: OutputPlayerTarget(open_output_player(rate, b), via_mixer=False),
             ),
         ]
-        rows: list[LatencyRow] = []
         for name, make in observed:
             blocks: list[Block] = []
             playback = await observed_phase(name, make(blocks), blocks, signal, rate, seconds)
@@ -621,7 +674,7 @@ async def run(seconds: float) -> None:
 
         unobserved: list[tuple[str, Callable[[], Target]]] = [
             ("producer alone (no player)", ProducerOnly),
-            ("AudioPlayer", lambda: OursTarget(_TimedAudioPlayer())),
+            ("AudioPlayer", lambda: OursTarget(AudioPlayer())),
             ("OutputPlayer via its mixer", output_player),
         ]
         cpu = [await cpu_phase(name, make(), signal, rate, seconds) for name, make in unobserved]
@@ -643,24 +696,19 @@ def _print(
     )
     print(
         "| player | frames | median ms | p90 ms | max ms | device queue ms | block ms "
-        "| short blocks | device underflows | frames not played | depth at end ms "
-        "| stretched blocks |"
+        "| short blocks | device underflows | frames not played | depth at end ms |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         lat = r.latencies_ms
+        short = "n/a (C)" if r.short_blocks is None else str(r.short_blocks)
         print(
             f"| {r.name} | {len(lat)} | {statistics.median(lat):.1f} | {_pct(lat, 0.9):.1f} "
-            f"| {max(lat):.1f} | {r.device_ms:.1f} | {r.block_ms:.1f} | {r.short_blocks} "
-            f"| {r.device_underflows} | {r.missing} | {r.end_depth_ms:.0f} "
-            f"| {r.stretched_blocks} |"
+            f"| {max(lat):.1f} | {r.device_ms:.1f} | {r.block_ms:.1f} | {short} "
+            f"| {r.device_underflows} | {r.missing} | {r.end_depth_ms:.0f} |"
         )
     ours, sdk = statistics.median(rows[0].latencies_ms), statistics.median(rows[1].latencies_ms)
     print(f"\nmedian added latency, AudioPlayer / OutputPlayer (mixer path): {ours / sdk:.2f}")
-    print(
-        f"AudioPlayer's position reports checked against the bits: {rows[0].reports_checked} "
-        f"blocks, {rows[0].reports_wrong} wrong"
-    )
     own = rows[0].stats
     if own is not None:
         print(

@@ -1,12 +1,12 @@
 """The cost of playing sound at all: a process that only plays silence, as our player opens
 the device.
 
-It opens PortAudio's default output with the parameters `snoop_tui.audio.AudioPlayer`
-uses (the same rate, channels, sample format, latency and block size) and a callback
-that writes zeros, and nothing else: no LiveKit, no buffers, no mixing. `python -m bench`
-runs it beside the listening phase, so "the bare subscriber reading audio plus this"
-is what any player of the call's audio would cost at the least, on this machine's
-sound stack (PortAudio's ALSA device through the PulseAudio plugin).
+It opens PortAudio's default output as `snoop_tui.audio.AudioPlayer` does (rtmixer's
+mixer, its callback in C, with the same rate, channels, latency and block size) and gives
+it nothing to play, so the callback writes zeros: no LiveKit, no buffers, no Python.
+`python -m bench` runs it beside the listening phase, so "the bare subscriber reading
+audio plus this" is what any player of the call's audio would cost at the least, on this
+machine's sound stack (PortAudio's ALSA device through the PulseAudio plugin).
 
 It prints `playing T` (T on the monotonic clock) once the stream runs, then plays until
 SIGTERM or until stdin closes.
@@ -22,17 +22,12 @@ import threading
 import time
 from typing import Any
 
-import numpy as np
-
-from snoop_tui.audio import import_sounddevice, stream_settings
+from snoop_tui.audio import import_rtmixer, import_sounddevice, stream_settings
 
 
 def main() -> int:
     sd = import_sounddevice()
     settings = stream_settings(sd, dict(sd.query_devices(kind="output")))
-
-    def callback(outdata: np.ndarray[Any, Any], frames: int, at: Any, status: Any) -> None:
-        outdata.fill(0)
 
     done = threading.Event()
 
@@ -42,7 +37,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     threading.Thread(target=until_stdin_closes, daemon=True).start()
-    with sd.OutputStream(**settings, callback=callback):
+    mixer: Any = import_rtmixer().Mixer(**settings)
+    with mixer:
         print(f"playing {time.monotonic()}", flush=True)
         done.wait()
     return 0

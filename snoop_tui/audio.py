@@ -1,17 +1,17 @@
-"""Call audio playback: one PortAudio output stream, a jitter buffer per remote track, a mixer.
+"""Call audio playback: one PortAudio output stream that mixes the call's tracks in C.
 
-Threads: the owner (the asyncio loop that opens the player and pushes to it) and
-PortAudio's thread (the audio callback, and the finished callback). They share no lock;
-every field has one writer. Each track's `JitterBuffer` (`snoop_tui.jitter`) is
-single-producer/single-consumer, and the callback's arrays are all allocated before it
-runs. The set of sources the callback mixes is an immutable tuple that the owner
-replaces in one assignment. When a stream ends by
-itself (the device went away), PortAudio's thread only records which stream finished
-(`_finished`); the owner retires it (drops the stream and the buffers, reports the fault)
-on its loop, or on its next call if it has no loop.
+The stream is `rtmixer`'s: its audio callback is native code that sums one ring of
+samples per remote track into the device's block, so no Python runs on the audio thread
+and the callback never waits for the GIL. Python's part is on the owner's asyncio loop,
+once per frame: each track's `JitterBuffer` (`snoop_tui.jitter`) steers its ring's depth,
+resamples a little to absorb clock drift, applies focus and volume, and queues the
+samples. When a stream ends by itself (the device went away), PortAudio's thread only
+records which stream finished (`_finished`); the owner retires it (drops the stream and
+the buffers, reports the fault) on its loop, or on its next call if it has no loop.
 
-`sounddevice` is imported only when audio is first needed, so a machine without
-libportaudio can still run everything else and gets `AudioUnavailable` when it asks to play.
+`sounddevice` and `rtmixer` are imported only when audio is first needed, so a machine
+without libportaudio can still run everything else and gets `AudioUnavailable` when it
+asks to play.
 """
 
 from __future__ import annotations
@@ -19,38 +19,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from snoop_tui.errors import AudioUnavailable
-from snoop_tui.jitter import SCRATCH_FRAMES, Int16Array, JitterBuffer
-
-Float32Array = npt.NDArray[np.float32]
+from snoop_tui.jitter import Float32Array, Int16Array, JitterBuffer
 
 # LiveKit decodes at 48 kHz: a device opened at that rate needs no resampling anywhere.
 # PortAudio reports 44.1 kHz for ALSA's pulse/default device whatever the server runs at,
 # so the device's default rate is only the fallback.
 DEFAULT_SAMPLE_RATE = 48000
-FULL_SCALE = 32767
 # 12 ms of device buffer asked for, which ALSA's pulse plugin rounds to about 15 ms at
-# 48 kHz (20 ms became 30): the callback needs the GIL, which the call process's loop can
-# hold for a few milliseconds; PortAudio's "low" (about 9 ms on ALSA) underflows under load.
+# 48 kHz (20 ms became 30): the rings are topped up by the call process's loop, which can
+# be busy for a few milliseconds; PortAudio's "low" (about 9 ms on ALSA) underflows then.
 DEVICE_LATENCY_S = 0.012
 # 5 ms blocks: with 10 ms ones a 20 ms buffer keeps too thin a cushion under the block
-# being read (the drift model runs dry at -1 %), and a larger buffer costs latency.
+# being read, and a larger buffer costs latency.
 DEVICE_BLOCK_S = 0.005
 # The call's audio comes in 20 ms frames, asked of LiveKit's AudioStream: each frame costs
 # a fixed toll (the SDK's FFI event, decoded in Python and dispatched to every stream's
 # queue, then our pump), so 20 ms frames instead of the SDK's 10 ms halve it (a subscriber
-# reading every frame: 0.79x the CPU). The buffer's depth runs a frame deep around its
-# target, so the target is half a frame over the 15 ms cushion the device's blocks need.
+# reading every frame: 0.79x the CPU). The ring's depth runs a frame deep around its
+# target, so the target is half a frame over the cushion it keeps just before a frame
+# comes: 10 ms, two of the device's blocks (the callback stops a ring that cannot fill one).
 FRAME_MS = 20
-TARGET_MS = FRAME_MS / 2 + 15.0  # each track's buffer: 25 ms
+TARGET_MS = FRAME_MS / 2 + 10.0  # each track's ring: 20 ms on average
+# Each track's ring, in samples (a power of two, as PortAudio's ring buffer requires):
+# 341 ms at 48 kHz, over the buffer's cap and a frame.
+_RING_FRAMES = 16384
 
 _NO_PORTAUDIO = (
     "The PortAudio library is not installed, so call audio cannot play. "
@@ -64,11 +64,19 @@ _DEVICE_LOST = (
 
 def import_sounddevice() -> ModuleType:
     """Import sounddevice, turning a missing PortAudio library into `AudioUnavailable`."""
+    return _import_portaudio_module("sounddevice")
+
+
+def import_rtmixer() -> ModuleType:
+    """Import rtmixer (its C callback plays the rings), as `import_sounddevice` does."""
+    return _import_portaudio_module("rtmixer")
+
+
+def _import_portaudio_module(name: str) -> ModuleType:
     try:
-        import sounddevice
+        module: ModuleType = __import__(name)
     except (OSError, ImportError) as exc:
         raise AudioUnavailable(_NO_PORTAUDIO) from exc
-    module: ModuleType = sounddevice
     return module
 
 
@@ -129,15 +137,15 @@ def _default_output_index(sd: ModuleType) -> int:
 
 
 def stream_settings(sd: ModuleType, info: dict[str, Any]) -> dict[str, Any]:
-    """How the player opens the output `info` describes: `sd.OutputStream`'s arguments
-    but the callbacks (at most two channels, int16, a short buffer in small blocks)."""
+    """How the player opens the output `info` describes: `rtmixer.Mixer`'s arguments but
+    the finished callback (at most two channels, a short buffer in small blocks; the
+    samples are always float32)."""
     channels = min(2, int(info["max_output_channels"]))
     rate = _device_rate(sd, info, channels)
     return {
         "device": int(info["index"]),
         "samplerate": rate,
         "channels": channels,
-        "dtype": "int16",
         "latency": DEVICE_LATENCY_S,
         "blocksize": round(rate * DEVICE_BLOCK_S),
     }
@@ -150,45 +158,57 @@ def _device_rate(sd: ModuleType, info: dict[str, Any], channels: int) -> int:
             device=int(info["index"]),
             samplerate=DEFAULT_SAMPLE_RATE,
             channels=channels,
-            dtype="int16",
+            dtype="float32",
         )
     except (ValueError, sd.PortAudioError):
         return int(info["default_samplerate"])
     return DEFAULT_SAMPLE_RATE
 
 
-def mix(frames: Sequence[Int16Array], gain: float, out: Int16Array, acc: Float32Array) -> None:
-    """Sum `frames` into `out` (len(out) samples; shorter frames are padded with silence).
+class _Ring:
+    """One track's ring, as its `JitterBuffer` sees it: the `Outlet` the C callback plays.
 
-    Sums in float32 (exact for int16 inputs) and saturates at +/-32767, so loud voices
-    clip instead of wrapping round to the opposite sign. `acc` is caller-owned scratch
-    at least 2 * len(out) long, so the audio callback allocates no sample memory (adding
-    int16 into float32 directly would: numpy buffers the conversion).
+    Mono samples are written to every channel of the device. The mixer's `actions` (a
+    set it updates from what the callback reports) tells whether the ring still plays.
     """
-    n = len(out)
-    if not frames:
-        out.fill(0)
-        return
-    k = len(frames[0])
-    if len(frames) == 1 and gain == 1.0:  # nothing to sum or scale: copy, the common case
-        out[:k] = frames[0]
-        out[k:] = 0
-        return
-    total, converted = acc[:n], acc[n : 2 * n]
-    np.copyto(total[:k], frames[0])
-    total[k:] = 0.0
-    for frame in frames[1:]:
-        k = len(frame)
-        np.copyto(converted[:k], frame)
-        total[:k] += converted[:k]
-    if gain != 1.0:
-        total *= gain
-    np.clip(total, -FULL_SCALE, FULL_SCALE, out=total)
-    np.copyto(out, total, casting="unsafe")
+
+    def __init__(self, mixer: Any, rtmixer: ModuleType, channels: int) -> None:
+        self._mixer = mixer
+        self._ring = rtmixer.RingBuffer(4 * channels, _RING_FRAMES)
+        self._channels = channels
+        self._frames: Float32Array = np.zeros((0, channels), dtype=np.float32)
+        self._action: Any = None
+
+    def queued(self) -> int:
+        return int(self._ring.read_available)
+
+    def put(self, samples: Float32Array) -> None:
+        if self._channels == 1:
+            self._ring.write(samples)
+            return
+        n = len(samples)
+        if len(self._frames) < n:
+            self._frames = np.zeros((2 * n, self._channels), dtype=np.float32)
+        frames = self._frames[:n]
+        frames[:] = samples[:, np.newaxis]
+        self._ring.write(frames)
+
+    def playing(self) -> bool:
+        return self._action is not None and self._action in self._mixer.actions
+
+    def play(self) -> None:
+        self._action = self._mixer.play_ringbuffer(self._ring)
+
+    def discard(self, n: int) -> None:
+        self._ring.advance_read_index(n)  # the callback is not reading this ring
+
+    def stop(self) -> None:
+        if self.playing():
+            self._mixer.cancel(self._action)
 
 
 class AudioPlayer:
-    """Owns the one output stream and mixes the call's remote tracks into it.
+    """Owns the one output stream and plays the call's remote tracks through it.
 
     `on_fault` is called on the owner's thread (the loop that called `open`) when the
     output stops by itself; the player is closed by then and may be opened again.
@@ -207,23 +227,15 @@ class AudioPlayer:
         self._cap_ms = cap_ms
         self._on_fault = on_fault
         self._stream: Any = None
+        self._rtmixer: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._finished: Any = None  # PortAudio's thread: the last stream that ended
-        self._sd: Any = None
         self._rate = DEFAULT_SAMPLE_RATE
         self._channels = 1
         self._gain = 1.0
         self._focus: frozenset[str] | None = None
-        self._buffers: dict[str, JitterBuffer] = {}
-        self._plan: tuple[tuple[JitterBuffer, bool], ...] = ()  # what the callback mixes
-        self._acc: Float32Array = np.zeros(2 * SCRATCH_FRAMES, dtype=np.float32)
-        self._mono: Int16Array = np.zeros(SCRATCH_FRAMES, dtype=np.int16)
-        self._frames_played = 0
-        self._callbacks = 0
-        self._device_underflows = 0
-        self._retired_underruns = 0
-        self._retired_dropped = 0
-        self._retired_skips = 0
+        self._buffers: dict[str, tuple[JitterBuffer, _Ring]] = {}
+        self._retired = _Counts()
 
     @property
     def is_open(self) -> bool:
@@ -238,17 +250,18 @@ class AudioPlayer:
 
     @property
     def stats(self) -> PlayerStats:
-        buffers = list(self._buffers.values())
-        depth = max((b.depth for b in buffers), default=0)
+        buffers = [buffer for buffer, _ring in self._buffers.values()]
+        retired = self._retired
+        device = self._device_counts()
         return PlayerStats(
-            frames_played=self._frames_played,
-            callbacks=self._callbacks,
-            underruns=self._retired_underruns + sum(b.underruns for b in buffers),
-            dropped_samples=self._retired_dropped + sum(b.dropped for b in buffers),
-            depth_ms=depth * 1000.0 / self._rate,
+            frames_played=retired.played + sum(b.played for b in buffers),
+            callbacks=retired.callbacks + device[0],
+            underruns=retired.underruns + sum(b.underruns for b in buffers),
+            dropped_samples=retired.dropped + sum(b.dropped for b in buffers),
+            depth_ms=max((b.depth for b in buffers), default=0) * 1000.0 / self._rate,
             sources=len(buffers),
-            device_underflows=self._device_underflows,
-            skips=self._retired_skips + sum(b.skips for b in buffers),
+            device_underflows=retired.device_underflows + device[1],
+            skips=retired.skips + sum(b.skips for b in buffers),
             ratio_low=min((b.ratio_low for b in buffers), default=1.0),
             ratio_high=max((b.ratio_high for b in buffers), default=1.0),
         )
@@ -262,17 +275,16 @@ class AudioPlayer:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
             self._loop = None  # no loop: a stream that ends is retired on the next call
-        sd = self._sd = import_sounddevice()
+        sd = import_sounddevice()
+        rtmixer = self._rtmixer = import_rtmixer()
         info = self._query_device(sd)
         settings = stream_settings(sd, info)
         self._rate, self._channels = settings["samplerate"], settings["channels"]
         self._clear_sources()
         holder: list[Any] = []
         try:
-            stream = sd.OutputStream(
-                **settings,
-                callback=self._callback,
-                finished_callback=lambda: self._stream_finished(holder),
+            stream = rtmixer.Mixer(
+                **settings, finished_callback=lambda: self._stream_finished(holder)
             )
             holder.append(stream)
             self._stream = stream
@@ -288,6 +300,7 @@ class AudioPlayer:
 
     def close(self) -> None:
         """Stop playback at once and forget all buffered audio."""
+        self._retire_device_counts()
         stream, self._stream = self._stream, None
         if stream is not None:
             stream.abort(ignore_errors=True)
@@ -301,46 +314,56 @@ class AudioPlayer:
             return
         if pcm.dtype != np.int16:
             raise TypeError(f"push() takes int16 samples, not {pcm.dtype}")
-        buffer = self._buffers.get(source)
-        if buffer is None:
-            buffer = JitterBuffer(self._rate, self._target_ms, self._cap_ms)
-            self._buffers = {**self._buffers, source: buffer}
-            self._replan()
-        buffer.write(pcm if pcm.ndim == 1 else pcm.reshape(-1))
+        entry = self._buffers.get(source)
+        if entry is None:
+            ring = _Ring(self._stream, self._rtmixer, self._channels)
+            entry = JitterBuffer(self._rate, self._target_ms, self._cap_ms, ring), ring
+            self._buffers[source] = entry
+        focus = self._focus
+        gain = self._gain if focus is None or source in focus else 0.0
+        entry[0].write(pcm if pcm.ndim == 1 else pcm.reshape(-1), gain)
 
     def remove_source(self, source: str) -> None:
-        buffer = self._buffers.get(source)
-        if buffer is None:
-            return
-        self._buffers = {k: v for k, v in self._buffers.items() if k != source}
-        self._replan()
-        self._retire(buffer)
+        entry = self._buffers.pop(source, None)
+        if entry is not None:
+            self._retire(*entry)
 
     def set_volume(self, gain: float) -> None:
         self._gain = min(2.0, max(0.0, float(gain)))
 
     def set_focus(self, sources: set[str] | None) -> None:
-        """Mix only `sources` (None: all). Unfocused tracks keep draining, so refocus is instant."""
+        """Play only `sources` (None: all); the others keep draining, so refocus is instant."""
         self._focus = None if sources is None else frozenset(sources)
-        self._replan()
-
-    def _replan(self) -> None:
-        focus = self._focus
-        self._plan = tuple(
-            (buffer, focus is None or source in focus) for source, buffer in self._buffers.items()
-        )
 
     def _clear_sources(self) -> None:
-        for buffer in self._buffers.values():
-            self._retire(buffer)
+        for entry in self._buffers.values():
+            self._retire(*entry)
         self._buffers = {}
-        self._plan = ()
 
-    def _retire(self, buffer: JitterBuffer) -> None:
-        """Keep a dropped buffer's counts in the totals."""
-        self._retired_underruns += buffer.underruns
-        self._retired_dropped += buffer.dropped
-        self._retired_skips += buffer.skips
+    def _retire(self, buffer: JitterBuffer, ring: _Ring) -> None:
+        """Stop playing a track's ring, and keep its buffer's counts in the totals."""
+        if self.is_open:
+            ring.stop()
+        retired = self._retired
+        retired.played += buffer.played
+        retired.underruns += buffer.underruns
+        retired.dropped += buffer.dropped
+        retired.skips += buffer.skips
+
+    def _device_counts(self) -> tuple[int, int]:
+        """Blocks the callback has filled and the underflows PortAudio flagged, this stream.
+
+        The C callback counts them in its state as it runs; a plain read of two integers."""
+        stream = self._stream
+        if stream is None:
+            return 0, 0
+        counts = stream._state.stats
+        return int(counts.blocks), int(counts.output_underflows)
+
+    def _retire_device_counts(self) -> None:
+        blocks, underflows = self._device_counts()
+        self._retired.callbacks += blocks
+        self._retired.device_underflows += underflows
 
     def _query_device(self, sd: ModuleType) -> dict[str, Any]:
         """The chosen output's PortAudio description, or a message naming the outputs there are."""
@@ -358,37 +381,6 @@ class AudioPlayer:
         if int(info.get("max_output_channels", 0)) < 1:
             raise AudioUnavailable(f"{info.get('name')!r} cannot play sound (it has no outputs).")
         return info
-
-    def _callback(self, outdata: Int16Array, frames: int, time: Any, status: Any) -> None:
-        # PortAudio thread: no locks, no blocking, no sample-memory allocation.
-        try:
-            self._fill(outdata, frames, status)
-        except Exception:
-            # A traceback here would land on the supervisor's terminal; end the stream
-            # instead, and the finished callback reports the fault.
-            outdata.fill(0)
-            raise self._sd.CallbackAbort from None
-
-    def _fill(self, outdata: Int16Array, frames: int, status: Any) -> None:
-        self._callbacks += 1
-        if status.output_underflow:
-            self._device_underflows += 1
-        if frames > len(self._mono):  # once, if the device asks for more than ever before
-            self._acc = np.zeros(2 * frames, dtype=np.float32)
-            self._mono = np.zeros(frames, dtype=np.int16)
-        audible: list[Int16Array] = []
-        for buffer, is_audible in self._plan:
-            samples = buffer.read(frames)
-            if is_audible and len(samples):
-                audible.append(samples)
-        if self._channels == 1:
-            mix(audible, self._gain, outdata[:, 0], self._acc)
-        else:
-            mono = self._mono[:frames]
-            mix(audible, self._gain, mono, self._acc)
-            outdata[:] = mono[:, np.newaxis]
-        if audible:
-            self._frames_played += max(len(s) for s in audible)
 
     def _stream_finished(self, holder: list[Any]) -> None:
         """PortAudio's thread, when a stream ends: record it and wake the owner, nothing more.
@@ -408,6 +400,7 @@ class AudioPlayer:
         stream = self._stream
         if stream is None or stream is not self._finished:
             return
+        self._retire_device_counts()
         self._stream = None
         self._clear_sources()
         # Closing waits for PortAudio's thread to end; do not make the loop wait for it.
@@ -416,3 +409,15 @@ class AudioPlayer:
         ).start()
         if self._on_fault is not None:
             self._on_fault(AudioUnavailable(_DEVICE_LOST))
+
+
+@dataclass
+class _Counts:
+    """What retired buffers and streams counted, kept in the player's totals."""
+
+    played: int = 0
+    callbacks: int = 0
+    underruns: int = 0
+    dropped: int = 0
+    skips: int = 0
+    device_underflows: int = 0

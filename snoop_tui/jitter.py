@@ -1,27 +1,28 @@
-"""One remote track's jitter buffer: a preallocated ring that smooths jitter and clock drift.
+"""One remote track's jitter buffer: steers a ring of samples that native code plays.
 
-Single producer (the owner's asyncio loop, pushing LiveKit's frames), single consumer
-(PortAudio's callback thread, reading a block at a time); no lock. The producer alone
-writes `_claimed`, `_floor`, `_w` and when its last write landed; the consumer alone
-writes `_r` and everything that steers playback (the depth's trend, the resampling ratio
-and phase, the counters); under the GIL each assignment is atomic, and the consumer's
-arrays are all allocated before it runs. `snoop_tui.audio` owns the device and mixes
-the buffers.
+The ring itself (an `Outlet`) belongs to the device: PortAudio's callback, in C, takes a
+block from it every few milliseconds, and stops playing it when it runs dry. Everything
+that needs Python happens here, on the owner's asyncio loop, once per frame the call
+hands over: the depth's trend, the resampling that absorbs clock drift, the volume, the
+conversion to the device's float samples, and skipping what a stall left behind. So the
+audio callback runs no Python at all, and a frame costs one pass of numpy work.
+`snoop_tui.audio` owns the device and the rings.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 Int16Array = npt.NDArray[np.int16]
+Float32Array = npt.NDArray[np.float32]
 Float64Array = npt.NDArray[np.float64]
 
-SCRATCH_FRAMES = 8192
-"""The largest block the consumer is ready for without allocating (grown if ever asked)."""
+FULL_SCALE = 32768.0  # int16 samples to the device's -1.0..1.0
 _SHED_MARGIN_S = 0.04  # a backlog this far above the target is a stall's, not drift's
 
 # Drift absorption. The producer (LiveKit's frames, on the SDK's clock) and the device (its
@@ -33,68 +34,47 @@ TREND_S = 0.5  # time constant of the depth's trend: an average over about a sec
 STRETCH_LIMIT = 0.02  # at most 2 % faster or slower, a third of a semitone: inaudible on speech
 STRETCH_PER_S = 3.0  # 3 % faster per 10 ms that the trend stands above the target,
 STRETCH_PER_S2 = 1.0  # ... and 1 % more for every 10 ms that it has stood there for a second
-STRETCH_SLEW_PER_S = 0.04  # the ratio moves at most 0.02 % per 5 ms block: it glides
+STRETCH_SLEW_PER_S = 0.04  # the ratio moves at most 0.08 % per 20 ms frame: it glides
 STRETCH_DEADBAND = 0.0005  # smaller corrections are not worth it: play the samples as they are
-# Priming overshoots the target by up to a frame, and the trend (0.5 s) takes a while to
-# follow the proportional term draining it: not a drift to learn. After one second the
-# integral learned a clock mismatch of 0.03 % that was not there (20 ms frames), just
-# under the dead band; after two it learns none.
-LEARN_AFTER_S = 2.0
+# The integral learns once the trend (0.5 s) has had time to settle after a start. A start
+# makes no surplus to drain (priming lets the oldest audio go down to the target), so none
+# is mistaken for a clock mismatch; the controller learns a real one within seconds.
+LEARN_AFTER_S = 0.5
 TREND_SLACK_S = 0.001  # a trend this close to the target is jitter: nothing to correct
 
 
-class _Interpolator:
-    """Linear interpolation of a block at a fractional rate, into preallocated arrays.
+class Outlet(Protocol):
+    """Where a buffer's samples go: a ring that the device plays from until it runs dry."""
 
-    The audio callback may not allocate sample memory, so every intermediate array lives
-    here and is replaced only if the device asks for a larger block than ever before.
-    """
+    def queued(self) -> int:
+        """Samples written and not yet taken by the device."""
 
-    def __init__(self, frames: int) -> None:
-        self._steps = np.arange(frames, dtype=np.float64)
-        self.source: Float64Array = np.zeros(2 * frames + 2, dtype=np.float64)
-        self._pos: Float64Array = np.zeros(frames, dtype=np.float64)
-        self._whole: Float64Array = np.zeros(frames, dtype=np.float64)
-        self._index: npt.NDArray[np.intp] = np.zeros(frames, dtype=np.intp)
-        self._left: Float64Array = np.zeros(frames, dtype=np.float64)
-        self._right: Float64Array = np.zeros(frames, dtype=np.float64)
+    def put(self, samples: Float32Array) -> None:
+        """Append mono samples (the ring has room: the buffer keeps under its cap)."""
 
-    def run(self, phase: float, ratio: float, out: Int16Array) -> None:
-        """Fill `out` with `source` read at positions phase, phase + ratio, phase + 2 ratio...
+    def playing(self) -> bool:
+        """The device is taking samples; False once it found the ring dry and stopped."""
 
-        `source` must hold both neighbours of every position.
-        """
-        n = len(out)
-        pos, whole, index = self._pos[:n], self._whole[:n], self._index[:n]
-        left, right = self._left[:n], self._right[:n]
-        np.multiply(self._steps[:n], ratio, out=pos)
-        pos += phase
-        np.floor(pos, out=whole)
-        pos -= whole  # now each output sample's weight of its right-hand neighbour
-        np.copyto(index, whole, casting="unsafe")
-        np.take(self.source, index, out=left, mode="clip")  # "clip": "raise" buffers a copy
-        index += 1
-        np.take(self.source, index, out=right, mode="clip")
-        right -= left
-        right *= pos
-        left += right
-        np.rint(left, out=left)
-        np.copyto(out, left, casting="unsafe")  # between two int16 samples: always in range
+    def play(self) -> None:
+        """Start taking samples from what is queued."""
+
+    def discard(self, n: int) -> None:
+        """Let the oldest `n` queued samples go (only while not playing)."""
 
 
 class JitterBuffer:
-    """A bounded, preallocated ring of one track's samples that smooths jitter and drift.
+    """One track's samples on their way to the device, steered to a target depth.
 
-    Playback starts once `target` samples are buffered. The producer's clock and the
-    device's never agree exactly, so the consumer steers the depth back to `target` by
-    playing slightly faster or slower (at most `STRETCH_LIMIT`, resampling by linear
-    interpolation, as WebRTC's NetEq stretches), following the depth's trend over about
-    a second, and plays samples unchanged once the trend sits at the target. Skipping is
-    left for what stretching would take seconds to absorb: when the producer runs more
-    than `cap` ahead, the oldest audio is dropped back to `target`, and when the buffer
-    has stayed above its high water mark for a second (the backlog a stall leaves), the
-    consumer skips back to `target`. When it runs dry it counts an underrun and re-primes.
-    Indices are absolute sample counts; positions are taken modulo the ring size.
+    Playback starts once the depth stands where a write leaves it in steady play: `target`
+    and half a frame. The producer's clock and the
+    device's never agree exactly, so each frame is resampled slightly faster or slower
+    (at most `STRETCH_LIMIT`, by linear interpolation, as WebRTC's NetEq stretches) to
+    keep the depth's trend at the target; once the trend sits there, samples pass
+    unchanged. Skipping is left for what stretching would take seconds to absorb: audio
+    that would take the depth past `cap` is dropped, and when the depth has stood above
+    its high water mark for a second (the backlog a stall leaves), new audio is dropped
+    until the depth is back at the target. When the device finds the ring dry, it stops;
+    the buffer counts an underrun and primes again.
     """
 
     def __init__(
@@ -102,44 +82,48 @@ class JitterBuffer:
         rate: int,
         target_ms: float,
         cap_ms: float,
+        outlet: Outlet,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.target = max(1, round(rate * target_ms / 1000))
         self.cap = max(self.target, round(rate * cap_ms / 1000))
-        # Spare room past `cap` so a write never lands on samples the consumer may be copying.
-        self._size = 2 * self.cap + rate
-        self._ring: Int16Array = np.zeros(self._size, dtype=np.int16)
-        self._scratch: Int16Array = np.zeros(SCRATCH_FRAMES, dtype=np.int16)
-        self._interpolator = _Interpolator(SCRATCH_FRAMES)
+        self._outlet = outlet
         self._rate = rate
         self._clock = clock
-        self._w = 0  # producer: end of committed audio
-        self._claimed = 0  # producer: end of the write in progress (set before copying)
-        self._floor = 0  # producer: oldest sample still worth playing
-        self._written = 0  # producer: samples the last write brought
-        self._written_at = 0.0  # producer: when it landed, on `clock`
-        self._r = 0  # consumer: next sample to play
-        self._playing = False  # consumer
         # Above this the excess is a stall's backlog, not drift: stretching would take
         # seconds over it, so it is skipped instead (and the trend holds still meanwhile).
         self._high_water = max(2 * self.target, self.target + round(rate * _SHED_MARGIN_S))
-        self._high_for = 0  # consumer: samples played while above the high water mark
-        self._recover_after = rate  # consumer: one second of that, then skip back
-        self._level = float(self.target)  # consumer: the depth's trend, in samples
-        self._drift = 0.0  # consumer: the integral term; settles on the clocks' mismatch
-        self._learn_after = 0  # consumer: samples to play before the integral learns again
-        self._ratio = 1.0  # consumer: input samples played per output sample
-        self._phase = 0.0  # consumer: how far past `_r` the next output sample lies (0..1)
-        self.ratio_low = self.ratio_high = 1.0  # consumer: the range the ratio has covered
-        self.underruns = 0  # consumer
-        self.dropped = 0  # consumer: samples skipped unplayed
-        self.skips = 0  # consumer: times it skipped
+        self._high_for = 0  # samples handed over while above the high water mark
+        self._shedding = False  # dropping new audio until the depth is back at the target
+        self._skipping = False  # the last frame was (partly) dropped: one skip, however many
+        self._recover_after = rate  # one second above the mark, then skip back
+        self._playing = False
+        self._last_write: float | None = None
+        self._level = float(self.target)  # the depth's trend, in samples
+        self._drift = 0.0  # the integral term; settles on the clocks' mismatch
+        self._learn_after = 0  # samples to hand over before the integral learns again
+        self._ratio = 1.0  # input samples played per output sample
+        # Where the next output sample lies, counted from the last sample of the previous
+        # frame (kept as `_carry`): 1.0 is the new frame's first sample.
+        self._t = 1.0
+        self._carry = 0.0
+        self._source: Float64Array = np.zeros(0, dtype=np.float64)
+        self._out: Float32Array = np.zeros(0, dtype=np.float32)
+        self.written = 0  # samples handed to the outlet in all
+        self.ratio_low = self.ratio_high = 1.0  # the range the ratio has covered
+        self.underruns = 0
+        self.dropped = 0  # samples skipped unplayed
+        self.skips = 0  # times it skipped
 
     @property
     def depth(self) -> int:
-        """Samples buffered and not yet played (read `_w` first: the floor moves before it)."""
-        w = self._w
-        return max(0, w - max(self._r, self._floor))
+        """Samples queued for the device and not yet taken."""
+        return self._outlet.queued()
+
+    @property
+    def played(self) -> int:
+        """Samples the device has taken."""
+        return self.written - self._outlet.queued()
 
     @property
     def ratio(self) -> float:
@@ -151,126 +135,77 @@ class JitterBuffer:
         """The clock mismatch the steering has learned: the producer this much faster."""
         return self._drift
 
-    def write(self, pcm: Int16Array) -> None:
-        """Append samples (producer side only)."""
+    def write(self, pcm: Int16Array, gain: float = 1.0) -> None:
+        """Hand over one frame of mono samples, played at `gain` (0 keeps it draining, silent)."""
         n = len(pcm)
         if n == 0:
             return
-        new_w = self._w + n
-        if n > self.cap:
-            pcm = pcm[-self.cap :]
-            n = self.cap
-        if new_w - max(self._r, self._floor) > self.cap:
-            self._floor = new_w - self.target
-        self._claimed = new_w
-        pos = (new_w - n) % self._size
-        first = self._size - pos
-        if n <= first:
-            self._ring[pos : pos + n] = pcm
-        else:
-            self._ring[pos:] = pcm[:first]
-            self._ring[: n - first] = pcm[first:]
-        self._written = n
-        self._written_at = self._clock()
-        self._w = new_w
-
-    def read(self, frames: int) -> Int16Array:
-        """Take up to `frames` samples (consumer side only); a view, valid until the next read."""
-        w = self._w
-        r = self._r
-        floor = self._floor
-        if r < floor:
-            self._skip(floor - r, w - floor)
-            r = floor
-        available = w - r
-        if self._playing and available > self._high_water:
-            self._high_for += frames
-            if self._high_for >= self._recover_after:
-                self._skip(available - self.target, self.target)
-                r = w - self.target
-                available = self.target
-                self._high_for = 0
-        else:
-            self._high_for = 0
-            self._steer(available, frames)
-        if not self._playing:
-            if available < min(max(self.target, frames), self.cap):
-                self._r = r
-                return self._scratch[:0]
-            self._playing = True
-            self._learn_after = round(self._rate * LEARN_AFTER_S)
-        if frames > len(self._scratch):  # once, if the device asks for more than ever before
-            self._scratch = np.zeros(frames, dtype=np.int16)
-            self._interpolator = _Interpolator(frames)
-        if self._ratio == 1.0 and self._phase == 0.0:
-            n = self._copy(r, min(frames, available))
-            self._r = r + n
-        else:
-            n = self._stretch(r, frames, available)
-        if n < frames:
+        outlet = self._outlet
+        queued = outlet.queued()
+        if self._playing and not outlet.playing():  # the device found the ring dry
             self.underruns += 1
             self._playing = False
-        return self._scratch[:n]
-
-    def _copy(self, r: int, n: int) -> int:
-        """Copy n samples from `r` into the scratch block; how many are fit to play."""
-        pos = r % self._size
-        first = min(n, self._size - pos)
-        self._scratch[:first] = self._ring[pos : pos + first]
-        if first < n:
-            self._scratch[first:n] = self._ring[: n - first]
-        if self._claimed - self._size > r:  # overwritten while copying: never play it
-            self._skip(n, self._w - r - n)
-            return 0
-        return n
-
-    def _stretch(self, r: int, frames: int, available: int) -> int:
-        """Play `frames` output samples made from the input at `_ratio`; how many played."""
-        phase, ratio = self._phase, self._ratio
-        end = phase + frames * ratio
-        need = int(end - ratio) + 2  # both neighbours of the last output sample
-        if need > available:  # all but dry: play what there is as it is
-            self._phase = 0.0
-            n = self._copy(r, min(frames, available))
-            self._r = r + n
-            return n
-        source = self._interpolator.source[:need]
-        pos = r % self._size
-        first = min(need, self._size - pos)
-        source[:first] = self._ring[pos : pos + first]
-        if first < need:
-            source[first:] = self._ring[: need - first]
-        if self._claimed - self._size > r:  # overwritten while copying: never play it
-            self._skip(need, self._w - r - need)
-            self._r = r + need
-            return 0
-        self._interpolator.run(phase, ratio, self._scratch[:frames])
-        advance = round(end)
-        if abs(end - advance) < 1e-9:  # landed on a whole sample: plain copying may resume
-            self._phase = 0.0
+        now = self._clock()
+        last, self._last_write = self._last_write, now
+        span = n / self._rate
+        if last is not None and now > last:
+            span = min(now - last, 4 * span)  # a late frame: the trend moves by the time it took
+        if self._playing and queued > self._high_water:
+            # A stall's backlog: hold the ratio, and skip it if it lasts.
+            self._high_for += n
+            if self._high_for >= self._recover_after:
+                self._shedding = True
         else:
-            advance = int(end)
-            self._phase = end - advance
-        self._r = r + advance
-        return frames
+            self._high_for = 0
+            self._steer(queued, n, span)
+        out = self._resample(pcm, gain)
+        keep = self._room(queued, len(out))
+        if keep < len(out):
+            self.dropped += len(out) - keep
+            if not self._skipping:
+                self.skips += 1
+            self._skipping = True
+            self._level = queued + keep - n / 2  # the trend starts afresh from what is left
+        else:
+            self._skipping = False
+        if keep:
+            outlet.put(out[len(out) - keep :])
+            self.written += keep
+        # Start at the depth a write leaves in steady play, half a frame over the target
+        # (one frame alone would run dry before the next came). Nothing plays the ring
+        # yet, so the oldest audio past that is let go: a start without an overshoot has
+        # no surplus for the steering to drain, or to mistake for drift.
+        start = self.target + n // 2
+        if not self._playing and queued + keep >= start:
+            outlet.discard(queued + keep - start)
+            outlet.play()
+            self._playing = True
+            self._learn_after = round(self._rate * LEARN_AFTER_S)
 
-    def _steer(self, available: int, frames: int) -> None:
+    def _room(self, queued: int, wanted: int) -> int:
+        """How many of this frame's `wanted` samples to queue; the newest are kept."""
+        keep = wanted
+        if self._shedding:
+            # Back to the target on average: half a frame over it right after a write.
+            keep = max(0, min(wanted, self.target + wanted // 2 - queued))
+            if keep:
+                self._shedding = False
+                self._high_for = 0
+        return max(0, min(keep, self.cap - queued))
+
+    def _steer(self, queued: int, n: int, span: float) -> None:
         """Move the ratio one small step towards what the depth's trend asks for."""
-        span = frames / self._rate
-        # The depth as if the producer's audio flowed in evenly rather than a frame at a
-        # time: without this, the trend would see a sawtooth a frame deep whenever the
-        # clocks drift, and the ratio would wobble with it.
-        since = (self._clock() - self._written_at) * self._rate
-        written = self._written
-        even = available - written / 2 + min(written, max(0.0, since))
+        # The depth just before a write is the bottom of a sawtooth a frame deep: half a
+        # frame more is its average.
+        even = queued + n / 2
         self._level += (even - self._level) * min(1.0, span / TREND_S)
-        if not self._playing:  # re-priming: the trend sees how dry it ran, the ratio waits
+        if not self._playing:  # priming: the trend sees how dry it ran, the ratio waits
             return
         excess_s = (self._level - self.target) / self._rate
         excess_s -= min(TREND_SLACK_S, max(-TREND_SLACK_S, excess_s))
         push = STRETCH_PER_S * excess_s + self._drift
         if self._learn_after > 0:
-            self._learn_after -= frames
+            self._learn_after -= n
         elif STRETCH_DEADBAND <= abs(push) < STRETCH_LIMIT:
             # Only a controller that acts, unsaturated, learns the drift: a backlog drained
             # at full stretch says nothing about the clocks (learning from it would
@@ -278,8 +213,8 @@ class JitterBuffer:
             self._drift += STRETCH_PER_S2 * excess_s * span
         want = 1.0 + min(STRETCH_LIMIT, max(-STRETCH_LIMIT, push))
         if abs(want - 1.0) < STRETCH_DEADBAND:
-            want = self._landing(frames)
-        step = STRETCH_SLEW_PER_S * span
+            want = self._landing(n)
+        step = STRETCH_SLEW_PER_S * n / self._rate
         ratio = self._ratio
         if abs(want - ratio) <= step:
             ratio = want
@@ -291,18 +226,51 @@ class JitterBuffer:
         elif ratio > self.ratio_high:
             self.ratio_high = ratio
 
-    def _landing(self, frames: int) -> float:
-        """The ratio that ends this block on a whole sample, from where copying resumes."""
-        phase = self._phase
-        if phase == 0.0:
+    def _landing(self, n: int) -> float:
+        """The ratio that ends this frame on a whole sample, from where copying resumes."""
+        t = self._t
+        if t == 1.0:
             return 1.0
-        if phase <= 0.5:
-            return 1.0 - phase / frames  # back onto the sample behind
-        return 1.0 + (1.0 - phase) / frames  # on to the sample ahead
+        return 1.0 + (1.0 - t) / n  # n outputs, the next one on the next frame's first sample
 
-    def _skip(self, samples: int, left: int) -> None:
-        """Count `samples` skipped unplayed, `left` buffered after them."""
-        self.dropped += samples
-        self.skips += 1
-        self._phase = 0.0
-        self._level = float(left)  # the trend starts afresh from what is left
+    def _resample(self, pcm: Int16Array, gain: float) -> Float32Array:
+        """The frame's output samples, as the device's floats at `gain`."""
+        n = len(pcm)
+        ratio, t = self._ratio, self._t
+        scale = gain / FULL_SCALE
+        if ratio == 1.0 and t == 1.0:  # in step: the samples as they are
+            out = self._scratch(n)
+            np.multiply(pcm, scale, out=out, casting="unsafe")
+            self._carry = float(pcm[-1])
+            return out
+        source = self._source_for(pcm)
+        count = int((n - t) / ratio) + 1  # every position t + k * ratio up to n
+        positions = t + ratio * np.arange(count, dtype=np.float64)
+        whole = np.floor(positions)
+        weight = positions - whole
+        index = whole.astype(np.intp)
+        left = source[index]
+        right = source[np.minimum(index + 1, n)]
+        out = self._scratch(count)
+        np.multiply(left + (right - left) * weight, scale, out=out, casting="unsafe")
+        t_next = t + count * ratio - n
+        if abs(t_next - round(t_next)) < 1e-9:
+            t_next = float(round(t_next))
+        self._t = t_next
+        self._carry = float(pcm[-1])
+        return out
+
+    def _source_for(self, pcm: Int16Array) -> Float64Array:
+        """The previous frame's last sample, then this frame's."""
+        n = len(pcm)
+        if len(self._source) < n + 1:
+            self._source = np.zeros(n + 1, dtype=np.float64)
+        source = self._source[: n + 1]
+        source[0] = self._carry
+        source[1:] = pcm
+        return source
+
+    def _scratch(self, n: int) -> Float32Array:
+        if len(self._out) < n:
+            self._out = np.zeros(2 * n, dtype=np.float32)
+        return self._out[:n]

@@ -349,3 +349,49 @@ def drift_events(
         else:
             j += 1
             yield False, tc
+
+
+class SimOutlet:
+    """A jitter buffer's outlet played by hand, as the player's C callback plays its ring.
+
+    `take(n)` is one device block: it takes up to `n` samples while playing, and stops
+    playing when the ring holds fewer than `n` (taking what there is), as the callback does.
+    """
+
+    def __init__(self) -> None:
+        self._samples: list[npt.NDArray[np.float32]] = []
+        self._queued = 0
+        self._playing = False
+        self.starts = 0
+
+    def queued(self) -> int:
+        return self._queued
+
+    def put(self, samples: npt.NDArray[np.float32]) -> None:
+        self._samples.append(samples.copy())
+        self._queued += len(samples)
+
+    def playing(self) -> bool:
+        return self._playing
+
+    def play(self) -> None:
+        self._playing = True
+        self.starts += 1
+
+    def discard(self, n: int) -> None:
+        assert not self._playing, "only a ring the device is not reading may be trimmed"
+        self._take(n)
+
+    def take(self, n: int) -> npt.NDArray[np.float32]:
+        if not self._playing:
+            return np.zeros(0, dtype=np.float32)
+        return self._take(n)
+
+    def _take(self, n: int) -> npt.NDArray[np.float32]:
+        joined = np.concatenate(self._samples) if self._samples else np.zeros(0, np.float32)
+        taken, rest = joined[:n], joined[n:]
+        self._samples = [rest] if len(rest) else []
+        self._queued = len(rest)
+        if len(taken) < n:
+            self._playing = False
+        return taken

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -16,10 +17,10 @@ import numpy.typing as npt
 import pytest
 
 from snoop_tui import audio as audio_module
-from snoop_tui.audio import FRAME_MS, AudioPlayer, OutputDevice, list_output_devices, mix
+from snoop_tui.audio import FRAME_MS, AudioPlayer, OutputDevice, list_output_devices
 from snoop_tui.errors import AudioUnavailable
 from snoop_tui.jitter import JitterBuffer
-from tests.fixtures_audio import NullSink, band_energy, peak
+from tests.fixtures_audio import NullSink, SimOutlet, band_energy, peak
 
 CALLER, AGENT = "TR_caller", "TR_agent"
 CALLER_HZ, AGENT_HZ = 440.0, 660.0
@@ -141,25 +142,28 @@ def test_volume_scales_what_reaches_the_sink(null_sink: NullSink, player: AudioP
     assert peak(muted.samples) == 0
 
 
-def test_mixing_full_scale_sources_saturates_instead_of_wrapping() -> None:
-    n = 64
-    acc = np.zeros(2 * n, dtype=np.float32)
-    out = np.zeros(n, dtype=np.int16)
-    high = np.full(n, 32767, dtype=np.int16)
-    low = np.full(n, -32768, dtype=np.int16)
-    wave = (np.sin(np.linspace(0, 8 * np.pi, n)) * 32767).astype(np.int16)
-
-    mix([high, high], 1.0, out, acc)
-    assert (out == 32767).all()
-    mix([low, low], 1.0, out, acc)
-    assert (out == -32767).all()
-    mix([high, high], 2.0, out, acc)
-    assert (out == 32767).all()
-    mix([wave, wave, wave], 2.0, out, acc)
-    assert (np.sign(out) == np.sign(wave)).all()
-    assert np.abs(out.astype(np.int32)).max() == 32767
-    mix([high[: n // 2]], 1.0, out, acc)  # a short frame leaves silence after it
-    assert (out[: n // 2] == 32767).all() and (out[n // 2 :] == 0).all()
+def test_two_loud_tracks_at_double_volume_saturate_instead_of_wrapping(
+    null_sink: NullSink, player: AudioPlayer
+) -> None:
+    """Summed in the device's floats, full-scale voices clip at the top, never wrap round."""
+    player.open()
+    player.set_volume(2.0)
+    loud = np.full(round(player.sample_rate * FRAME_S), 30000, dtype=np.int16)
+    with null_sink.recording() as rec:
+        start = time.monotonic()
+        for i in range(40):
+            player.push(CALLER, loud)
+            player.push(AGENT, loud)
+            time.sleep(max(0.0, start + (i + 1) * FRAME_S - time.monotonic()))
+    heard = rec.samples.astype(np.int32)
+    playing = heard[heard != 0]
+    assert len(playing) > rec.rate * 0.4
+    # Four times full scale, clipped at the top: it holds there (the sink's resampling to
+    # the recording's rate rings a little at the start and end of the burst) ...
+    assert float(np.mean(playing >= 32700)) > 0.9
+    assert heard.max() == 32767
+    # ... and never wraps round to the bottom.
+    assert heard.min() > -8000
 
 
 def still() -> float:
@@ -167,40 +171,39 @@ def still() -> float:
     return 0.0
 
 
-def test_jitter_buffer_waits_for_target_then_drops_oldest_past_cap() -> None:
-    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, clock=still)  # 40, 150 samples
-    buffer.write(np.arange(30, dtype=np.int16))
-    assert len(buffer.read(10)) == 0  # still priming
-    buffer.write(np.arange(30, 60, dtype=np.int16))
-    assert buffer.read(10).tolist() == list(range(10))
-    buffer.write(np.arange(60, 260, dtype=np.int16))  # way past the cap
-    assert buffer.depth <= 150
-    assert buffer.read(10).tolist() == list(range(220, 230))  # back to target, newest kept
-    assert buffer.dropped == 260 - 40 - 10
+def test_jitter_buffer_starts_at_its_target_then_drops_newest_past_cap() -> None:
+    outlet = SimOutlet()
+    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, outlet=outlet, clock=still)
+    first = np.arange(1, 31, dtype=np.int16)
+    buffer.write(first)
+    assert not outlet.playing() and len(outlet.take(10)) == 0  # still priming
+    buffer.write(np.arange(31, 61, dtype=np.int16))
+    # It starts at the depth a write leaves in steady play (the target and half a frame,
+    # 55), letting the oldest 5 samples go rather than start behind.
+    assert outlet.playing() and buffer.depth == 55
+    buffer.write(np.full(200, 1000, dtype=np.int16))  # way past the cap
+    assert buffer.depth == 150
+    assert 100 <= buffer.dropped <= 110 and buffer.skips == 1
+    taken = np.round(outlet.take(10) * 32768).astype(np.int16)
+    assert taken.tolist() == first[5:15].tolist()  # what it had plays first, as it came
     assert buffer.underruns == 0
 
 
-def test_jitter_buffer_sheds_a_lasting_backlog_back_to_target() -> None:
-    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, clock=still)  # high water: 80
-    buffer.write(np.zeros(120, dtype=np.int16))  # a stall left 120 ms queued, under the cap
-    depths = []
-    for _ in range(150):  # 1.5 s of a producer exactly in step with the device
-        buffer.write(np.zeros(10, dtype=np.int16))
-        buffer.read(10)
-        depths.append(buffer.depth)
-    assert depths[0] > 80  # the backlog is played for a while ...
-    assert max(depths[-30:]) <= 40  # ... then latency is back at the target
-    assert 70 <= buffer.dropped <= 90 and buffer.underruns == 0
-
-
 def test_jitter_buffer_counts_one_underrun_then_reprimes() -> None:
-    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, clock=still)
-    buffer.write(np.ones(45, dtype=np.int16))
-    assert len(buffer.read(40)) == 40
-    assert len(buffer.read(10)) == 5
+    outlet = SimOutlet()
+    buffer = JitterBuffer(rate=1000, target_ms=40, cap_ms=150, outlet=outlet, clock=still)
+    frame = np.ones(20, dtype=np.int16)
+    for _ in range(3):
+        buffer.write(frame)
+    assert outlet.playing() and buffer.depth == 50
+    assert len(outlet.take(40)) == 40
+    assert len(outlet.take(20)) == 10  # the device finds it dry, and stops
+    buffer.write(frame)
     assert buffer.underruns == 1
-    buffer.write(np.ones(20, dtype=np.int16))
-    assert len(buffer.read(10)) == 0  # re-priming: no second underrun
+    assert not outlet.playing() and len(outlet.take(10)) == 0  # priming again
+    buffer.write(frame)
+    buffer.write(frame)
+    assert outlet.playing() and outlet.starts == 2
     assert buffer.underruns == 1
 
 
@@ -263,10 +266,10 @@ def test_missing_portaudio_raises_audio_unavailable(monkeypatch: pytest.MonkeyPa
         list_output_devices()
 
 
-def test_audio_module_imports_neither_sounddevice_nor_textual() -> None:
+def test_audio_module_imports_no_portaudio_library_nor_textual() -> None:
     code = (
-        "import sys, snoop_tui.audio; "
-        "assert 'sounddevice' not in sys.modules; assert 'textual' not in sys.modules"
+        "import sys, snoop_tui.audio; assert 'sounddevice' not in sys.modules; "
+        "assert 'rtmixer' not in sys.modules; assert 'textual' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
@@ -330,11 +333,21 @@ def test_unplugged_output_without_a_loop_is_reported_on_the_owners_next_call(
 
 
 class StandInStream:
-    """Just enough of `sounddevice.OutputStream` to end a stream from another thread."""
+    """Just enough of `rtmixer.Mixer` to end a stream from another thread."""
 
     def __init__(self, finished_callback: Callable[[], None], **options: Any) -> None:
         self.finished_callback = finished_callback
         self.closed = threading.Event()
+        self.actions: set[object] = set()
+        self._state = SimpleNamespace(stats=SimpleNamespace(blocks=0, output_underflows=0))
+
+    def play_ringbuffer(self, ring: object) -> object:
+        action = object()
+        self.actions.add(action)
+        return action
+
+    def cancel(self, action: object) -> None:
+        self.actions.discard(action)
 
     def start(self) -> None:
         pass
@@ -347,7 +360,7 @@ class StandInStream:
 
 
 class StandInSoundDevice:
-    """A `sounddevice` module with one output device and streams that never play."""
+    """`sounddevice` and `rtmixer` in one: an output device, and streams that never play."""
 
     PortAudioError = RuntimeError
 
@@ -368,7 +381,12 @@ class StandInSoundDevice:
         if samplerate not in self.rates:
             raise self.PortAudioError("Invalid sample rate [PaErrorCode -9997]")
 
-    def OutputStream(self, **options: Any) -> StandInStream:
+    def RingBuffer(self, elementsize: int, size: int) -> Any:
+        import rtmixer  # a plain ring in memory: no device
+
+        return rtmixer.RingBuffer(elementsize, size)
+
+    def Mixer(self, **options: Any) -> StandInStream:
         self.options.append(options)
         stream = StandInStream(**options)
         self.streams.append(stream)
@@ -383,6 +401,7 @@ def test_the_output_opens_at_48_khz_where_the_device_takes_it(
 ) -> None:
     portaudio = StandInSoundDevice(rates=accepted)
     monkeypatch.setattr(audio_module, "import_sounddevice", lambda: portaudio)
+    monkeypatch.setattr(audio_module, "import_rtmixer", lambda: portaudio)
     player = AudioPlayer()
     player.open()
     try:
@@ -408,6 +427,7 @@ async def test_stream_that_ends_by_itself_is_retired_by_the_loop_not_portaudios_
 ) -> None:
     portaudio = StandInSoundDevice()
     monkeypatch.setattr(audio_module, "import_sounddevice", lambda: portaudio)
+    monkeypatch.setattr(audio_module, "import_rtmixer", lambda: portaudio)
     faults: list[str] = []
     player = WatchedPlayer(on_fault=lambda error: faults.append(threading.current_thread().name))
     player.open()

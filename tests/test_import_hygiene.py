@@ -44,7 +44,7 @@ CORE = [
     for m in pkgutil.iter_modules(snoop_tui.__path__)
     if m.name not in NOT_CORE
 ]
-UI_MUST_NOT_LOAD = ("livekit", "sounddevice", "httpx", "numpy")
+UI_MUST_NOT_LOAD = ("livekit", "sounddevice", "rtmixer", "httpx", "numpy")
 
 
 def loaded_by(module: str) -> set[str]:
@@ -61,7 +61,7 @@ def loaded_by(module: str) -> set[str]:
 
 PANEL_PROCESS = ["snoop_tui.cli", "snoop_tui.launch", "snoop_tui.process_call", *UI]
 """What the panel's process loads to run `snoop-tui watch`: no native library at all."""
-NATIVE = ("livekit", "sounddevice", "numpy")
+NATIVE = ("livekit", "sounddevice", "rtmixer", "_rtmixer", "numpy")
 
 
 @pytest.mark.parametrize("module", PANEL_PROCESS)

@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 
 import snoop_tui
 
-RUNTIME = {"textual", "livekit", "httpx", "sounddevice", "numpy"}
+RUNTIME = {"textual", "livekit", "httpx", "sounddevice", "rtmixer", "numpy"}
 SERVER_SIDE = {"aiohttp", "livekit-api"}
 NAMED_PRODUCT_MODULES = {"cli", "app", "platform", "grants", "transcript", "session", "audio"}
 NAMED_PRODUCT_MODULES |= {"settings"}
