@@ -48,9 +48,6 @@ DEVICE_BLOCK_S = 0.005
 # comes: 10 ms, two of the device's blocks (the callback stops a ring that cannot fill one).
 FRAME_MS = 20
 TARGET_MS = FRAME_MS / 2 + 10.0  # each track's ring: 20 ms on average
-# Each track's ring, in samples (a power of two, as PortAudio's ring buffer requires):
-# 341 ms at 48 kHz, over the buffer's cap and a frame.
-_RING_FRAMES = 16384
 
 _NO_PORTAUDIO = (
     "The PortAudio library is not installed, so call audio cannot play. "
@@ -172,9 +169,10 @@ class _Ring:
     set it updates from what the callback reports) tells whether the ring still plays.
     """
 
-    def __init__(self, mixer: Any, rtmixer: ModuleType, channels: int) -> None:
+    def __init__(self, mixer: Any, rtmixer: ModuleType, channels: int, room: int) -> None:
         self._mixer = mixer
-        self._ring = rtmixer.RingBuffer(4 * channels, _RING_FRAMES)
+        # PortAudio's ring buffer holds a power of two samples: the first over `room`.
+        self._ring = rtmixer.RingBuffer(4 * channels, 1 << max(0, room - 1).bit_length())
         self._channels = channels
         self._frames: Float32Array = np.zeros((0, channels), dtype=np.float32)
         self._action: Any = None
@@ -316,7 +314,9 @@ class AudioPlayer:
             raise TypeError(f"push() takes int16 samples, not {pcm.dtype}")
         entry = self._buffers.get(source)
         if entry is None:
-            ring = _Ring(self._stream, self._rtmixer, self._channels)
+            # Room for the buffer's cap and a frame (16,384 samples at 48 kHz: 341 ms).
+            room = round(self._rate * (self._cap_ms + 2 * FRAME_MS) / 1000)
+            ring = _Ring(self._stream, self._rtmixer, self._channels, room)
             entry = JitterBuffer(self._rate, self._target_ms, self._cap_ms, ring), ring
             self._buffers[source] = entry
         focus = self._focus
@@ -332,7 +332,8 @@ class AudioPlayer:
         self._gain = min(2.0, max(0.0, float(gain)))
 
     def set_focus(self, sources: set[str] | None) -> None:
-        """Play only `sources` (None: all); the others keep draining, so refocus is instant."""
+        """Play only `sources` (None: all); the others keep draining silently, so a refocus
+        is heard as soon as the next frame plays (within the ring's depth, about 20 ms)."""
         self._focus = None if sources is None else frozenset(sources)
 
     def _clear_sources(self) -> None:

@@ -66,15 +66,15 @@ class JitterBuffer:
     """One track's samples on their way to the device, steered to a target depth.
 
     Playback starts once the depth stands where a write leaves it in steady play: `target`
-    and half a frame. The producer's clock and the
-    device's never agree exactly, so each frame is resampled slightly faster or slower
-    (at most `STRETCH_LIMIT`, by linear interpolation, as WebRTC's NetEq stretches) to
-    keep the depth's trend at the target; once the trend sits there, samples pass
-    unchanged. Skipping is left for what stretching would take seconds to absorb: audio
-    that would take the depth past `cap` is dropped, and when the depth has stood above
-    its high water mark for a second (the backlog a stall leaves), new audio is dropped
-    until the depth is back at the target. When the device finds the ring dry, it stops;
-    the buffer counts an underrun and primes again.
+    and half a frame. The producer's clock and the device's never agree exactly, so each
+    frame is resampled slightly faster or slower (at most `STRETCH_LIMIT`, by linear
+    interpolation, as WebRTC's NetEq stretches) to keep the depth's trend at the target;
+    once the trend sits there, samples pass unchanged. Skipping is left for what
+    stretching would take seconds to absorb: audio that would take the depth past `cap`
+    is dropped, and when the depth has stood above its high water mark for a second (the
+    backlog a stall leaves), new audio is dropped until the depth is back at the target.
+    When the device finds the ring dry, it stops; the buffer counts an underrun and
+    primes again.
     """
 
     def __init__(
@@ -122,7 +122,7 @@ class JitterBuffer:
 
     @property
     def played(self) -> int:
-        """Samples the device has taken."""
+        """Samples gone from the ring: taken by the device (or let go at a start)."""
         return self.written - self._outlet.queued()
 
     @property
