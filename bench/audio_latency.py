@@ -201,8 +201,8 @@ class _ObservedAudioPlayer(AudioPlayer):
         super().push(source, pcm)
         buffer, ring = self._buffers[source]
         self.landed.append(written if buffer.dropped == dropped else None)
-        if ring._action is not action:  # a start: the ring holds the start depth, untaken
-            self.starts.append((buffer.written - buffer.target - len(pcm) // 2, ring._action))
+        if ring._action is not action:  # a start
+            self.starts.append((buffer.playing_from, ring._action))
 
     def device_queue(self) -> float:
         """Seconds from the callback taking a block to PortAudio's DAC time for it."""

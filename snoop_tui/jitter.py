@@ -36,9 +36,10 @@ STRETCH_PER_S = 3.0  # 3 % faster per 10 ms that the trend stands above the targ
 STRETCH_PER_S2 = 1.0  # ... and 1 % more for every 10 ms that it has stood there for a second
 STRETCH_SLEW_PER_S = 0.04  # the ratio moves at most 0.08 % per 20 ms frame: it glides
 STRETCH_DEADBAND = 0.0005  # smaller corrections are not worth it: play the samples as they are
-# The integral learns once the trend (0.5 s) has had time to settle after a start. A start
-# makes no surplus to drain (priming lets the oldest audio go down to the target), so none
-# is mistaken for a clock mismatch; the controller learns a real one within seconds.
+# The first start's cushion comes down by 2.5 ms a second: four seconds for half a frame,
+# played 0.25 % faster meanwhile. The integral learns half a second after it is gone (the
+# trend's time constant): following the cushion down is no clock mismatch to learn.
+CUSHION_PER_S = 0.0025
 LEARN_AFTER_S = 0.5
 TREND_SLACK_S = 0.001  # a trend this close to the target is jitter: nothing to correct
 
@@ -98,6 +99,8 @@ class JitterBuffer:
         self._skipping = False  # the last frame was (partly) dropped: one skip, however many
         self._recover_after = rate  # one second above the mark, then skip back
         self._playing = False
+        self._started = False  # played at least once (a start after it keeps no cushion)
+        self._cushion = 0.0  # samples over `target` the steering aims at, for a while
         self._last_write: float | None = None
         self._level = float(self.target)  # the depth's trend, in samples
         self._drift = 0.0  # the integral term; settles on the clocks' mismatch
@@ -110,6 +113,7 @@ class JitterBuffer:
         self._source: Float64Array = np.zeros(0, dtype=np.float64)
         self._out: Float32Array = np.zeros(0, dtype=np.float32)
         self.written = 0  # samples handed to the outlet in all
+        self.playing_from = 0  # where in them the device's latest start began
         self.ratio_low = self.ratio_high = 1.0  # the range the ratio has covered
         self.underruns = 0
         self.dropped = 0  # samples skipped unplayed
@@ -171,16 +175,26 @@ class JitterBuffer:
         if keep:
             outlet.put(out[len(out) - keep :])
             self.written += keep
-        # Start at the depth a write leaves in steady play, half a frame over the target
-        # (one frame alone would run dry before the next came). Nothing plays the ring
-        # yet, so the oldest audio past that is let go: a start without an overshoot has
-        # no surplus for the steering to drain, or to mistake for drift.
+        # Start once the depth would not run dry before the next frame comes: half a frame
+        # over the target. The first start keeps half a frame more, a cushion for the first
+        # frames, which come less evenly while the call's audio starts up; the steering's
+        # target starts that much higher and comes down to `target` over CUSHION_S, too
+        # gently to hear, and the integral learns only after that. A start after an
+        # underrun keeps no cushion, and the integral goes on learning: running dry may be
+        # the very mismatch it is there to learn. Nothing plays the ring while it primes,
+        # so the oldest audio past the start's depth is let go.
         start = self.target + n // 2
         if not self._playing and queued + keep >= start:
-            outlet.discard(queued + keep - start)
+            cushion = 0 if self._started else n // 2
+            let_go = max(0, queued + keep - start - cushion)
+            outlet.discard(let_go)
+            self.playing_from = self.written - (queued + keep - let_go)
             outlet.play()
-            self._playing = True
-            self._learn_after = round(self._rate * LEARN_AFTER_S)
+            self._playing = self._started = True
+            if cushion:
+                self._cushion = float(cushion)
+                self._level = float(self.target + cushion)
+                self._learn_after = round(self._rate * LEARN_AFTER_S)
 
     def _room(self, queued: int, wanted: int) -> int:
         """How many of this frame's `wanted` samples to queue; the newest are kept."""
@@ -201,11 +215,14 @@ class JitterBuffer:
         self._level += (even - self._level) * min(1.0, span / TREND_S)
         if not self._playing:  # priming: the trend sees how dry it ran, the ratio waits
             return
-        excess_s = (self._level - self.target) / self._rate
+        if self._cushion > 0:
+            self._cushion = max(0.0, self._cushion - self._rate * span * CUSHION_PER_S)
+        excess_s = (self._level - self.target - self._cushion) / self._rate
         excess_s -= min(TREND_SLACK_S, max(-TREND_SLACK_S, excess_s))
         push = STRETCH_PER_S * excess_s + self._drift
         if self._learn_after > 0:
-            self._learn_after -= n
+            if not self._cushion:
+                self._learn_after -= n
         elif STRETCH_DEADBAND <= abs(push) < STRETCH_LIMIT:
             # Only a controller that acts, unsaturated, learns the drift: a backlog drained
             # at full stretch says nothing about the clocks (learning from it would

@@ -97,13 +97,14 @@ def test_a_producer_1_percent_off_for_ten_minutes_plays_every_sample_within_60_m
     assert TARGET_MS * MS - 2 * BLOCK <= depth <= TARGET_MS * MS
 
 
-def test_a_producer_in_step_is_never_stretched_and_teaches_no_drift() -> None:
-    """A start lets the oldest audio go down to the target instead of overshooting it, so
-    there is no surplus to drain at the start, nor to remember as a clock mismatch (which
-    would leave the buffer a hair from stretching for the whole call)."""
+def test_a_producer_in_step_teaches_no_drift_and_plays_unstretched_once_settled() -> None:
+    """The first start's cushion comes down gently over four seconds; following it is no
+    clock mismatch to remember (which would leave the buffer stretching for the call)."""
     buffer, run = simulate(0.0, 60.0)
     assert buffer.learned_drift == 0.0
-    assert set(run.ratios) == {1.0}
+    settled = round(6.0 * RATE / BLOCK)  # reads in the first six seconds
+    assert set(run.ratios[settled:]) == {1.0}
+    assert max(abs(r - 1.0) for r in run.ratios[:settled]) < 0.005  # gently: under 0.5 %
 
 
 @pytest.mark.parametrize("drift", [0.01, -0.01, 0.0])
