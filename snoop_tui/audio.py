@@ -72,6 +72,11 @@ def import_rtmixer() -> ModuleType:
 def _import_portaudio_module(name: str) -> ModuleType:
     try:
         module: ModuleType = __import__(name)
+    except ModuleNotFoundError as exc:  # the package itself, not the library it loads
+        raise AudioUnavailable(
+            f"The {exc.name or name} package is missing, so call audio cannot play. "
+            "Reinstall snoop-tui (pip install --force-reinstall snoop-tui) and try again."
+        ) from exc
     except (OSError, ImportError) as exc:
         raise AudioUnavailable(_NO_PORTAUDIO) from exc
     return module

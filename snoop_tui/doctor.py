@@ -274,13 +274,19 @@ def _devices_within(timeout: float) -> list[Check]:
 
 
 def _devices_checks() -> list[Check]:
-    from snoop_tui.audio import list_output_devices  # loads PortAudio: only for this check
+    # Loads PortAudio, and the mixer that plays through it: only for this check.
+    from snoop_tui.audio import import_rtmixer, list_output_devices
 
     try:
         devices = list_output_devices()
     except SnoopError as error:
         fix = "sudo apt install libportaudio2 (and libasound2-plugins to play over SSH)"
         return [Check("portaudio", "fail", error.message, fix)]
+    try:
+        import_rtmixer()
+    except SnoopError as error:
+        reinstall = "pip install --force-reinstall snoop-tui"
+        return [Check("portaudio", "fail", error.message, reinstall)]
     found = Check("portaudio", "ok", "PortAudio is installed")
     if not devices:
         message = "no audio output: Listen will say so, and the transcript still streams"

@@ -267,6 +267,25 @@ def test_missing_portaudio_raises_audio_unavailable(monkeypatch: pytest.MonkeyPa
         list_output_devices()
 
 
+def test_a_missing_mixer_package_says_to_reinstall_not_to_install_portaudio(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_import = builtins.__import__
+
+    def import_without_rtmixer(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "rtmixer":
+            raise ModuleNotFoundError("No module named 'rtmixer'", name="rtmixer")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "rtmixer", raising=False)
+    monkeypatch.setattr(builtins, "__import__", import_without_rtmixer)
+    with pytest.raises(AudioUnavailable) as caught:
+        AudioPlayer().open()
+    message = str(caught.value)
+    assert "rtmixer package is missing" in message and "Reinstall snoop-tui" in message
+    assert "libportaudio2" not in message and "Traceback" not in message
+
+
 def test_audio_module_imports_no_portaudio_library_nor_textual() -> None:
     code = (
         "import sys, snoop_tui.audio; assert 'sounddevice' not in sys.modules; "

@@ -211,3 +211,21 @@ def test_pulse_server_is_probed_at_the_configured_address(
 def test_terminal_checks(env: dict[str, str], check: str, status: str) -> None:
     found = next(c for c in terminal_checks(env) if c.check == check)
     assert found.status == status, found
+
+
+def test_a_missing_mixer_package_fails_the_portaudio_check_with_the_reinstall(
+    platform_api: Any, tmp_path: Path
+) -> None:
+    """PortAudio is there but the package that plays through it is not (a broken install):
+    the check says which package and how to put it back, not to install PortAudio."""
+    (tmp_path / "rtmixer.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'rtmixer'\", name='rtmixer')\n"
+    )
+    path = os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    code, checks, stderr = doctor_json(doctor_env(platform_api.base_url, PYTHONPATH=path))
+    portaudio = next(c for c in checks if c["check"] == "portaudio")
+    assert portaudio["status"] == "fail"
+    assert "rtmixer package is missing" in portaudio["message"]
+    assert "force-reinstall" in portaudio["fix"]
+    assert code == 0  # audio is not required: the transcript still works
+    assert "Traceback" not in stderr
