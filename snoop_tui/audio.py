@@ -34,8 +34,9 @@ from snoop_tui.jitter import Float32Array, Int16Array, JitterBuffer
 # so the device's default rate is only the fallback.
 DEFAULT_SAMPLE_RATE = 48000
 # 12 ms of device buffer asked for, which ALSA's pulse plugin rounds to about 15 ms at
-# 48 kHz (20 ms became 30): the rings are topped up by the call process's loop, which can
-# be busy for a few milliseconds; PortAudio's "low" (about 9 ms on ALSA) underflows then.
+# 48 kHz (20 ms became 30). With the callback in C, asking for 8 or 4 ms measured the same
+# latency through the pulse plugin, and nothing here can tell what less would do on other
+# sound stacks, so it stays at 12.
 DEVICE_LATENCY_S = 0.012
 # 5 ms blocks: with 10 ms ones a 20 ms buffer keeps too thin a cushion under the block
 # being read, and a larger buffer costs latency.
