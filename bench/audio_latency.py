@@ -214,9 +214,8 @@ class _ObservedAudioPlayer(AudioPlayer):
                 queues.append(dac - seen)
         return statistics.median(queues)
 
-    def dac_times(self) -> dict[int, float]:
-        """Frame -> the DAC time of its first sample."""
-        queue = self.device_queue()
+    def dac_times(self, queue: float) -> dict[int, float]:
+        """Frame -> the DAC time of its first sample, given the device's queue."""
         taken = [amount for _t, amount in self.takes]
         times = {}
         for k, place in enumerate(self.landed):
@@ -487,12 +486,13 @@ def analyse(pb: Playback, locator: SampleLocator, rate: int) -> LatencyRow:
 def analyse_ours(pb: Playback, player: _ObservedAudioPlayer) -> LatencyRow:
     """Our phase: each frame placed in its ring, the ring's playback dated by rtmixer."""
     stats = pb.stats
+    queue = player.device_queue()
     return _row(
         pb,
-        player.dac_times(),
+        player.dac_times(queue),
         short_blocks=None,
         device_underflows=0 if stats is None else stats.device_underflows,
-        device_ms=player.device_queue() * 1000,
+        device_ms=queue * 1000,
         block_ms=DEVICE_BLOCK_S * 1000,
     )
 

@@ -100,7 +100,8 @@ class CallAudio:
     async def _pump(self, track: rtc.RemoteAudioTrack) -> None:
         # At the device's rate (48 kHz where it takes it, as LiveKit decodes: no resampling),
         # mono, in FRAME_MS frames. Runs for every frame, so nothing is looked up or copied
-        # per frame that need not be: the frame's bytes go into the player's ring as they are.
+        # per frame that need not be: the frame's bytes go to the player as they are, and it
+        # converts them once, into its ring.
         sid, push = track.sid, self.player.push
         stream = rtc.AudioStream(
             track, sample_rate=self.player.sample_rate, num_channels=1, frame_size_ms=FRAME_MS

@@ -104,7 +104,7 @@ class JitterBuffer:
         self._last_write: float | None = None
         self._level = float(self.target)  # the depth's trend, in samples
         self._drift = 0.0  # the integral term; settles on the clocks' mismatch
-        self._learn_after = 0  # samples to hand over before the integral learns again
+        self._learn_after = 0  # samples to hand over, once the cushion is gone, before it learns
         self._ratio = 1.0  # input samples played per output sample
         # Where the next output sample lies, counted from the last sample of the previous
         # frame (kept as `_carry`): 1.0 is the new frame's first sample.
@@ -178,7 +178,7 @@ class JitterBuffer:
         # Start once the depth would not run dry before the next frame comes: half a frame
         # over the target. The first start keeps half a frame more, a cushion for the first
         # frames, which come less evenly while the call's audio starts up; the steering's
-        # target starts that much higher and comes down to `target` over CUSHION_S, too
+        # target starts that much higher and comes down to `target` at CUSHION_PER_S, too
         # gently to hear, and the integral learns only after that. A start after an
         # underrun keeps no cushion, and the integral goes on learning: running dry may be
         # the very mismatch it is there to learn. Nothing plays the ring while it primes,
@@ -255,12 +255,12 @@ class JitterBuffer:
         n = len(pcm)
         ratio, t = self._ratio, self._t
         scale = gain / FULL_SCALE
+        self._carry, carried = float(pcm[-1]), self._carry
         if ratio == 1.0 and t == 1.0:  # in step: the samples as they are
             out = self._scratch(n)
             np.multiply(pcm, scale, out=out, casting="unsafe")
-            self._carry = float(pcm[-1])
             return out
-        source = self._source_for(pcm)
+        source = self._source_for(carried, pcm)
         count = int((n - t) / ratio) + 1  # every position t + k * ratio up to n
         positions = t + ratio * np.arange(count, dtype=np.float64)
         whole = np.floor(positions)
@@ -274,16 +274,15 @@ class JitterBuffer:
         if abs(t_next - round(t_next)) < 1e-9:
             t_next = float(round(t_next))
         self._t = t_next
-        self._carry = float(pcm[-1])
         return out
 
-    def _source_for(self, pcm: Int16Array) -> Float64Array:
-        """The previous frame's last sample, then this frame's."""
+    def _source_for(self, carried: float, pcm: Int16Array) -> Float64Array:
+        """The previous frame's last sample (`carried`), then this frame's."""
         n = len(pcm)
         if len(self._source) < n + 1:
             self._source = np.zeros(n + 1, dtype=np.float64)
         source = self._source[: n + 1]
-        source[0] = self._carry
+        source[0] = carried
         source[1:] = pcm
         return source
 
