@@ -177,7 +177,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_numeric_thread() -> None:
+    """Keep numpy's BLAS from starting a thread per core when it loads.
+
+    Those threads spin for about 30 ms of CPU as LiveKit's SDK is imported (numpy
+    comes with it), on the core the panel is using to draw itself; the call process
+    does no linear algebra for them to help with. Called before anything imports
+    numpy; a value the supervisor set is kept."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    one_numeric_thread()
     args = _parser().parse_args(argv)
     if not die_with_parent(args.parent):
         return 0  # the UI process is already gone: nothing to do

@@ -9,6 +9,7 @@ in the call process, which never loads Textual.
 
 from __future__ import annotations
 
+import os
 import pkgutil
 import subprocess
 import sys
@@ -84,6 +85,27 @@ def test_the_call_process_forked_from_the_panel_does_not_load_textual() -> None:
     the child has what the panel had then, and what the call process loads itself."""
     forked = loaded_by("snoop_tui.cli, snoop_tui.launch, snoop_tui.call_process")
     assert "textual" not in forked and "livekit" not in loaded_by("snoop_tui.launch")
+
+
+def threads_after_loading_the_sdk(prepare: str) -> int:
+    """How many threads a fresh interpreter runs once it has done `prepare` and then
+    loaded the session (LiveKit's SDK, numpy with it), as the call process does."""
+    code = (
+        f"import os, snoop_tui.call_process\n{prepare}\nimport snoop_tui.session\n"
+        "print(len(os.listdir('/proc/self/task')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "OMP_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    return int(result.stdout)
+
+
+def test_the_call_process_loads_the_sdk_without_starting_numeric_threads() -> None:
+    """numpy's BLAS would start a thread per core, spinning CPU the panel needs to draw
+    itself at start; the call process asks for none."""
+    assert threads_after_loading_the_sdk("pass") > 1  # what numpy does when left alone
+    assert threads_after_loading_the_sdk("snoop_tui.call_process.one_numeric_thread()") == 1
 
 
 def test_the_layers_are_all_covered() -> None:
