@@ -51,10 +51,10 @@ KINDS = ("main", "native", "threads", "pulse")
 KIND_NAMES = {
     "main": "Python main thread (event loop)",
     "native": "LiveKit's native core",
-    "threads": "other Python threads (the audio callback)",
+    "threads": "other Python threads (the audio callback; the panel's input and output)",
     "pulse": "PulseAudio client",
 }
-PER_THREAD = ("call", "bare", "floor")
+PER_THREAD = ("panel", "call", "bare", "floor")
 """The processes whose CPU is split by thread in the report."""
 
 

@@ -13,18 +13,22 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
+from textual import constants
 from textual._styles_cache import StylesCache
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.driver import Driver
 from textual.screen import Screen
 
 from snoop_tui.errors import SnoopError
 from snoop_tui.first_frame import SHORT_ROWS
 from snoop_tui.link import CallLink
+from snoop_tui.quiet_driver import QuietLinuxDriver
 from snoop_tui.screens.board import BoardScreen
 from snoop_tui.screens.panel import PanelScreen
 from snoop_tui.terminal_caps import glyphs, sixteen_colours
@@ -73,6 +77,13 @@ class SnoopApp(App[None], Generic[Link]):
             self._panel = PanelScreen(conversation_id, call, self.shapes, self.options)
         elif board is None or open_call is None:
             raise ValueError("a conversation and its call, or a board and a way to open calls")
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's terminal driver, with an input thread that sleeps until a key comes,
+        unless Textual is told to use another (`TEXTUAL_DRIVER`) or runs on Windows."""
+        if constants.DRIVER is None and sys.platform != "win32":
+            return QuietLinuxDriver
+        return super().get_driver_class()
 
     @property
     def panel(self) -> PanelScreen:

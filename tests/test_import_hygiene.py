@@ -23,12 +23,14 @@ import snoop_tui.widgets
 UI = [
     "snoop_tui.app",
     "snoop_tui.messages",
+    "snoop_tui.quiet_driver",
     *(f"snoop_tui.screens.{m.name}" for m in pkgutil.iter_modules(snoop_tui.screens.__path__)),
     *(f"snoop_tui.widgets.{m.name}" for m in pkgutil.iter_modules(snoop_tui.widgets.__path__)),
 ]
 NOT_CORE = {
     "app",
     "messages",
+    "quiet_driver",
     "screens",
     "widgets",
     "cli",
