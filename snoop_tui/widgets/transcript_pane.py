@@ -26,7 +26,8 @@ from snoop_tui.history import is_repeat
 from snoop_tui.terminal_caps import UNICODE, Glyphs
 from snoop_tui.transcript import Role, SegmentKey, TranscriptSegment
 from snoop_tui.transcript_export import save_transcript
-from snoop_tui.widgets.transcript_view import DIVIDER, HISTORY, TranscriptView, plain
+from snoop_tui.widgets.transcript_text import plain
+from snoop_tui.widgets.transcript_view import DIVIDER, HISTORY, TranscriptView
 
 
 @dataclass(frozen=True)

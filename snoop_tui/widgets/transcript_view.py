@@ -16,7 +16,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import datetime
 
-from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.cache import LRUCache
@@ -29,7 +28,8 @@ from textual.widget import Widget
 
 from snoop_tui.board_model import format_elapsed
 from snoop_tui.terminal_caps import UNICODE, Glyphs
-from snoop_tui.transcript import Role, SegmentKey, Transcript, TranscriptSegment
+from snoop_tui.transcript import SegmentKey, Transcript, TranscriptSegment
+from snoop_tui.widgets.transcript_text import highlighted, plain, shown_text, speaker_prefix, wrap
 
 LABEL_WIDTH = 8
 """Cells for the speaker label ("Caller  "), the text starts after it."""
@@ -43,39 +43,6 @@ PLACEHOLDER = "Waiting for the conversation"
 STRIP_CACHE = 1024
 """Rendered segments kept: a few screens' worth, whatever the call's length."""
 _DIM = Style(dim=True)
-
-
-def wrap(text: str, width: int) -> list[str]:
-    """Greedy word wrap to `width` cells; a word longer than a line is broken."""
-    width = max(1, width)
-    lines: list[str] = []
-    line, used = "", 0
-    for word in text.split(" "):
-        size = cell_len(word)
-        gap = 1 if line else 0
-        if used + gap + size <= width:
-            line, used = (f"{line} {word}" if gap else word), used + gap + size
-            continue
-        if line:
-            lines.append(line)
-        line, used = "", 0
-        while size > width:  # a very long word: break it across lines
-            cut, taken = _cut(word, width)
-            lines.append(cut)
-            word, size = word[len(cut) :], size - taken
-        line, used = word, size
-    lines.append(line)
-    return lines
-
-
-def _cut(word: str, width: int) -> tuple[str, int]:
-    taken = 0
-    for end, char in enumerate(word):
-        size = cell_len(char)
-        if taken + size > width:
-            return word[:end] or word[:1], taken or size
-        taken += size
-    return word, taken
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -403,7 +370,7 @@ class TranscriptView(ScrollView, can_focus=True):
             tail = ""
             if not segment.final and text.endswith(mark):
                 text, tail = text[: -len(mark)], mark
-            cells.extend(_highlighted(text, self.search_text, text_style, text_style + found))
+            cells.extend(highlighted(text, self.search_text, text_style, text_style + found))
             if tail:
                 cells.append(Segment(tail, text_style + _DIM))
             strips.append(Strip(cells).extend_cell_length(width, text_style))
@@ -416,35 +383,3 @@ class TranscriptView(ScrollView, can_focus=True):
         if segment.owner == HISTORY and self.started_ms is None:
             return ""
         return format_elapsed((segment.spoken_at - (self.started_ms or segment.spoken_at)) / 1000)
-
-
-def _highlighted(text: str, needle: str, style: Style, found: Style) -> list[Segment]:
-    """`text` in `style`, with every case-insensitive occurrence of `needle` in `found`."""
-    if not needle:
-        return [Segment(text, style)]
-    cells, start, lowered, wanted = [], 0, text.casefold(), needle.casefold()
-    while (at := lowered.find(wanted, start)) >= 0:
-        if at > start:
-            cells.append(Segment(text[start:at], style))
-        cells.append(Segment(text[at : at + len(needle)], found))
-        start = at + len(needle)
-    if start < len(text):
-        cells.append(Segment(text[start:], style))
-    return cells
-
-
-def speaker_prefix(segment: TranscriptSegment) -> str:
-    """Anyone but the agent and caller is "Other", with their identity beside the text."""
-    return f"({segment.speaker}) " if segment.role is Role.OTHER else ""
-
-
-def shown_text(segment: TranscriptSegment, shapes: Glyphs = UNICODE) -> str:
-    mark = "" if segment.final else f" {shapes.ellipsis}"
-    return f"{speaker_prefix(segment)}{segment.text}{mark}"
-
-
-def plain(segment: TranscriptSegment) -> str:
-    """One line of plain text for a segment ("Caller: …", "Other (id): …")."""
-    if segment.role is Role.OTHER:
-        return f"{segment.role.label} ({segment.speaker}): {segment.text}"
-    return f"{segment.role.label}: {segment.text}"
