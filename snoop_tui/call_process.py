@@ -20,25 +20,22 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from snoop_tui.errors import SnoopError
-from snoop_tui.events import CallEvent, SpeakersChanged, TranscriptUpdated
-from snoop_tui.lifeline import die_with_parent
-from snoop_tui.local_call import InProcessCall
-from snoop_tui.logs import configure_logging
-from snoop_tui.protocol import (
-    MAX_LINE_BYTES,
+from snoop_tui.commands import (
     ChangeVolume,
     Command,
     CycleFocus,
     Listen,
     Mute,
-    ProtocolError,
     StartCall,
     Stop,
     WatchHealth,
-    decode_command,
-    encode,
 )
+from snoop_tui.errors import SnoopError
+from snoop_tui.events import CallEvent, SpeakersChanged, TranscriptUpdated
+from snoop_tui.lifeline import die_with_parent
+from snoop_tui.local_call import InProcessCall
+from snoop_tui.logs import configure_logging
+from snoop_tui.protocol import MAX_LINE_BYTES, ProtocolError, decode_command, encode
 
 log = logging.getLogger(__name__)
 

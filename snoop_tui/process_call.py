@@ -24,6 +24,16 @@ from dataclasses import replace
 from subprocess import DEVNULL
 
 from snoop_tui import forked
+from snoop_tui.commands import (
+    ChangeVolume,
+    Command,
+    CycleFocus,
+    Listen,
+    Mute,
+    StartCall,
+    Stop,
+    WatchHealth,
+)
 from snoop_tui.events import (
     AudioChanged,
     CallEvent,
@@ -34,20 +44,7 @@ from snoop_tui.events import (
     StateChanged,
 )
 from snoop_tui.link import EventSink
-from snoop_tui.protocol import (
-    MAX_LINE_BYTES,
-    ChangeVolume,
-    Command,
-    CycleFocus,
-    Listen,
-    Mute,
-    ProtocolError,
-    StartCall,
-    Stop,
-    WatchHealth,
-    decode_event,
-    encode,
-)
+from snoop_tui.protocol import MAX_LINE_BYTES, ProtocolError, decode_event, encode
 from snoop_tui.settings import Settings
 
 log = logging.getLogger(__name__)

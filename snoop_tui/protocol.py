@@ -17,11 +17,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
 from snoop_tui import errors
+from snoop_tui.commands import (
+    ChangeVolume,
+    Command,
+    CycleFocus,
+    Listen,
+    Mute,
+    StartCall,
+    Stop,
+    WatchHealth,
+)
 from snoop_tui.errors import SnoopError
 from snoop_tui.events import (
     AudioChanged,
@@ -48,54 +58,6 @@ MAX_LINE_BYTES = 64 * 1024
 
 class ProtocolError(Exception):
     """A line from the other process that cannot be understood (logged and skipped)."""
-
-
-# commands ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StartCall:
-    """The first command: which call to join, and how. Its settings carry the credential."""
-
-    conversation_id: str
-    settings: Settings
-    allow_insecure_ws: bool = False
-    status_interval: float = 5.0
-
-
-@dataclass(frozen=True)
-class Listen:
-    pass
-
-
-@dataclass(frozen=True)
-class Mute:
-    pass
-
-
-@dataclass(frozen=True)
-class CycleFocus:
-    pass
-
-
-@dataclass(frozen=True)
-class ChangeVolume:
-    steps: int
-
-
-@dataclass(frozen=True)
-class WatchHealth:
-    """Send `Health` once a second while `on` (only while the readout is shown)."""
-
-    on: bool
-
-
-@dataclass(frozen=True)
-class Stop:
-    pass
-
-
-Command = StartCall | Listen | Mute | CycleFocus | ChangeVolume | WatchHealth | Stop
 
 
 # encoding ------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from snoop_tui.alerts import AlertMatch, AlertWatch
+from snoop_tui.commands import StartCall
 from snoop_tui.errors import ConfigError
-from snoop_tui.protocol import StartCall, decode_command, encode
+from snoop_tui.protocol import decode_command, encode
 from snoop_tui.settings import Secret, Settings, load_settings
 
 

@@ -6,6 +6,16 @@ import json
 
 import pytest
 
+from snoop_tui.commands import (
+    ChangeVolume,
+    Command,
+    CycleFocus,
+    Listen,
+    Mute,
+    StartCall,
+    Stop,
+    WatchHealth,
+)
 from snoop_tui.errors import ConversationNotActive, SnoopError
 from snoop_tui.events import (
     AudioChanged,
@@ -20,21 +30,7 @@ from snoop_tui.events import (
     TrackHealth,
     TranscriptUpdated,
 )
-from snoop_tui.protocol import (
-    VERSION,
-    ChangeVolume,
-    Command,
-    CycleFocus,
-    Listen,
-    Mute,
-    ProtocolError,
-    StartCall,
-    Stop,
-    WatchHealth,
-    decode_command,
-    decode_event,
-    encode,
-)
+from snoop_tui.protocol import VERSION, ProtocolError, decode_command, decode_event, encode
 from snoop_tui.settings import Secret, Settings
 from snoop_tui.transcript import Role, TranscriptSegment
 
