@@ -36,22 +36,29 @@ parser's timer has run out when it next looks."""
 
 
 class _WakingEvent(threading.Event):
-    """The driver's stop flag, which also wakes its input thread when set."""
+    """The driver's stop flag, which also wakes the input thread reading at the time."""
 
-    def __init__(self, wake: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._wake = wake
+        self._wake = -1
+        self._lock = threading.RLock()  # set() can run in a signal handler, over itself
 
     def set(self) -> None:
         super().set()
-        if self._wake >= 0:
-            with contextlib.suppress(BlockingIOError, OSError):  # full: it is awake already
-                os.write(self._wake, b"\0")
+        with self._lock:
+            if self._wake >= 0:
+                with contextlib.suppress(OSError):  # full: the thread is awake already
+                    os.write(self._wake, b"\0")
+
+    def attach(self, wake: int) -> None:
+        with self._lock:
+            self._wake = wake
 
     def detach(self) -> None:
-        """Wake nothing from now on (the pipe is about to close, and its number to be
+        """Wake nothing from now on: the pipe is about to close (and its number to be
         reused by some other file)."""
-        self._wake = -1
+        with self._lock:
+            self._wake = -1
 
 
 class QuietLinuxDriver(LinuxDriver):
@@ -66,24 +73,30 @@ class QuietLinuxDriver(LinuxDriver):
         size: tuple[int, int] | None = None,
     ) -> None:
         super().__init__(app, debug=debug, mouse=mouse, size=size)
-        self._wake_read, self._wake_write = os.pipe()
-        os.set_blocking(self._wake_write, False)
-        os.set_blocking(self._wake_read, False)
-        self._stop_flag = _WakingEvent(self._wake_write)
+        self._stop_flag = _WakingEvent()
         self.exit_event = self._stop_flag
 
-    def close(self) -> None:
-        super().close()
-        self._stop_flag.detach()
-        for fd in (self._wake_read, self._wake_write):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-
     def run_input_thread(self) -> None:
-        """Wait for input and dispatch events (as Textual's, with a wait that blocks)."""
+        """Wait for input and dispatch events (as Textual's, with a wait that blocks).
+
+        Each run has a wake-up pipe of its own: a suspended app (SIGTSTP) stops this
+        thread and closes the driver, and starts a new thread when it resumes."""
+        wake_read, wake_write = os.pipe()
+        os.set_blocking(wake_read, False)
+        os.set_blocking(wake_write, False)
+        self._stop_flag.attach(wake_write)
         selector = selectors.SelectSelector()
+        try:
+            self._read_until_stopped(selector, wake_read)
+        finally:
+            self._stop_flag.detach()
+            selector.close()
+            os.close(wake_read)
+            os.close(wake_write)
+
+    def _read_until_stopped(self, selector: selectors.BaseSelector, wake: int) -> None:
         selector.register(self.fileno, selectors.EVENT_READ)
-        selector.register(self._wake_read, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
 
@@ -91,8 +104,9 @@ class QuietLinuxDriver(LinuxDriver):
             """Feed what is ready to the parser; True if the terminal had input."""
             had_input = False
             for key, _mask in ready:
-                if key.fd == self._wake_read:
-                    self._drain_wake()
+                if key.fd == wake:
+                    with contextlib.suppress(OSError):
+                        os.read(wake, 512)
                     continue
                 data = decode(os.read(self.fileno, 1024 * 4), final=final)
                 if not data:  # the input has ended: stop watching it, or it is always ready
@@ -105,7 +119,6 @@ class QuietLinuxDriver(LinuxDriver):
                 self.process_message(event)
             return had_input
 
-        self._drain_wake()  # a stop that came while no thread was reading
         wait: float | None = None
         try:
             while not self.exit_event.is_set():
@@ -114,12 +127,6 @@ class QuietLinuxDriver(LinuxDriver):
                 selector.unregister(self.fileno)
             process(selector.select(0), final=True)
         finally:
-            selector.close()
             with contextlib.suppress(EOFError, ParseError):
                 for _event in parser.feed(""):
                     pass
-
-    def _drain_wake(self) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
-            while os.read(self._wake_read, 512):
-                pass

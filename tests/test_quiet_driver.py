@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from tests.live import running_call
 from tests.terminal import Terminal, children
+from tests.test_panel_process import until
 
 CREDENTIAL = "ak_demo_sensitive"
 QUIET_S = 2.0
@@ -103,6 +105,37 @@ async def test_a_lone_escape_is_still_a_key(platform_api: Any, silent_call: str)
         term.type(b"?")
         opened = await asyncio.to_thread(term.wait_for, b"Keys on a call", 10.0, shown)
         term.type(b"\x1b")  # and nothing after it
+        await asyncio.to_thread(term.wait_for, b"Listening in", 10.0, opened)
+        term.type(b"x")
+        assert await asyncio.to_thread(term.wait_exit) == 0
+    finally:
+        term.close()
+
+
+def stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+async def test_a_panel_stopped_and_continued_still_takes_keys(
+    platform_api: Any, silent_call: str
+) -> None:
+    """SIGTSTP stops the panel (its input thread and driver closed), SIGCONT brings it
+    back with a new input thread: keys work again, and x still leaves."""
+    term = Terminal(["watch", silent_call], env(platform_api.base_url))
+    try:
+        panel = await live_panel(term)
+        await asyncio.to_thread(term.wait_for, b"Stop", 30.0)
+        os.kill(panel, signal.SIGTSTP)
+        await until(lambda: stopped(panel), 10.0, "the panel to stop")
+        term.drain()
+        mark = len(term.output)
+        os.kill(panel, signal.SIGCONT)
+        back = await asyncio.to_thread(term.wait_for, b"\x1b[?1049h", 10.0, mark)
+        await asyncio.to_thread(term.wait_for, b"Stop", 10.0, back)  # redrawn
+        term.type(b"?")
+        opened = await asyncio.to_thread(term.wait_for, b"Keys on a call", 10.0, back)
+        term.type(b"\x1b")
         await asyncio.to_thread(term.wait_for, b"Listening in", 10.0, opened)
         term.type(b"x")
         assert await asyncio.to_thread(term.wait_exit) == 0
