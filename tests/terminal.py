@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
+import inspect
 import os
 import pty
 import select
@@ -14,6 +16,32 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+CREDENTIAL = "ak_demo_sensitive"
+
+
+def env(base_url: str, **extra: str) -> dict[str, str]:
+    """What `snoop-tui watch` reads: the local platform and its demo credential only."""
+    return {
+        "ANYREACH_API_URL": base_url,
+        "ANYREACH_TOKEN": CREDENTIAL,
+        "ANYREACH_CONFIG": "/nonexistent",
+        **extra,
+    }
+
+
+async def until(predicate: Any, timeout: float, what: str) -> None:
+    """Poll `predicate` (plain or awaitable) until it holds; fail after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await _value(predicate()):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _value(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
 
 
 @dataclass
@@ -196,3 +224,12 @@ def gone(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+async def live_panel(term: Terminal) -> tuple[int, int]:
+    """Wait for LIVE on screen; return the panel's and the call process's pids."""
+    await asyncio.to_thread(term.wait_for, b"LIVE", 30.0)
+    (panel,) = children(term.proc.pid)
+    await until(lambda: len(children(panel)) == 1, 10.0, "the call process")
+    (call,) = children(panel)
+    return panel, call

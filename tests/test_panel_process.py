@@ -10,7 +10,6 @@ process left the room and exited within 2 s.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import signal
 import termios
@@ -22,41 +21,23 @@ from typing import Any
 import pytest
 
 from tests.live import list_participants, running_call
-from tests.terminal import Terminal, children, command_of, gone
+from tests.terminal import (
+    CREDENTIAL,
+    Terminal,
+    children,
+    command_of,
+    env,
+    gone,
+    live_panel,
+    until,
+)
 
-CREDENTIAL = "ak_demo_sensitive"
 # What a full-screen program switches on and must be switched off again.
 RESTORED = (b"\x1b[?1049l", b"\x1b[?25h", b"\x1b[?1000l", b"\x1b[?1003l", b"\x1b[?2004l")
 
 
-def env(base_url: str) -> dict[str, str]:
-    return {
-        "ANYREACH_API_URL": base_url,
-        "ANYREACH_TOKEN": CREDENTIAL,
-        "ANYREACH_CONFIG": "/nonexistent",
-    }
-
-
 async def observer_in(server: Any, room: str) -> bool:
     return any(p.permission.hidden for p in await list_participants(server, room))
-
-
-async def until(predicate: Any, timeout: float, what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await _value(predicate()):
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def live_panel(term: Terminal) -> tuple[int, int]:
-    """Wait for LIVE on screen; return the panel's and the call process's pids."""
-    await asyncio.to_thread(term.wait_for, b"LIVE", 30.0)
-    (panel,) = children(term.proc.pid)
-    await until(lambda: len(children(panel)) == 1, 10.0, "the call process")
-    (call,) = children(panel)
-    return panel, call
 
 
 @dataclass
@@ -108,10 +89,6 @@ async def test_a_killed_panel_leaves_a_usable_terminal_and_no_call_process(
 
 async def _not(check: Any) -> bool:
     return not await check
-
-
-async def _value(result: Any) -> Any:
-    return await result if inspect.isawaitable(result) else result
 
 
 @pytest.mark.parametrize(

@@ -17,23 +17,12 @@ from typing import Any
 import pytest
 
 from tests.live import running_call
-from tests.terminal import Terminal, children
-from tests.test_panel_process import until
+from tests.terminal import Terminal, env, live_panel, until
 
-CREDENTIAL = "ak_demo_sensitive"
 QUIET_S = 2.0
 STOP_BUTTON = "Stop \N{MULTIPLICATION X}".encode()
 """The panel's Stop button: the help covers it, and it is drawn again once the help closes."""
 """How long the silent panel is watched; Textual's input thread wakes 20 times in it."""
-
-
-def env(base_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "ANYREACH_API_URL": base_url,
-        "ANYREACH_TOKEN": CREDENTIAL,
-        "ANYREACH_CONFIG": "/nonexistent",
-        **extra,
-    }
 
 
 def wake_ups(pid: int) -> dict[int, int]:
@@ -48,15 +37,9 @@ def wake_ups(pid: int) -> dict[int, int]:
     return found
 
 
-async def live_panel(term: Terminal) -> int:
-    await asyncio.to_thread(term.wait_for, b"LIVE", 30.0)
-    (panel,) = children(term.proc.pid)
-    return panel
-
-
 async def wake_ups_while_silent(term: Terminal) -> int:
     """The panel's threads (its main thread aside) woken over `QUIET_S` of a silent call."""
-    panel = await live_panel(term)
+    panel, _call = await live_panel(term)
     await asyncio.to_thread(term.wait_for, b"Stop", 30.0)  # Textual's first frame is up
     await asyncio.sleep(0.5)  # its first frames written
     term.drain()
@@ -124,7 +107,7 @@ async def test_a_panel_stopped_and_continued_still_takes_keys(
     back with a new input thread: keys work again."""
     term = Terminal(["watch", silent_call], env(platform_api.base_url))
     try:
-        panel = await live_panel(term)
+        panel, _call = await live_panel(term)
         await asyncio.to_thread(term.wait_for, b"Stop", 30.0)
         os.kill(panel, signal.SIGTSTP)
         await until(lambda: stopped(panel), 10.0, "the panel to stop")
