@@ -30,6 +30,8 @@ from snoop_tui.demo.livekit_server import add_api_secret_option, exit_within, st
 Role = Literal["agent", "caller"]
 Kind = Literal["agent", "sip", "standard"]
 TRANSCRIPTION_TOPIC = "lk.transcription"
+SEGMENT_ID = "lk.segment_id"
+FINAL = "lk.transcription_final"
 SAMPLE_RATE = 48000
 FRAME_SAMPLES = SAMPLE_RATE // 100  # 10 ms
 TONE_HZ: dict[Role, float] = {"agent": 440.0, "caller": 660.0}
@@ -321,10 +323,10 @@ class SimulatedCall:
 
     async def _note_delivered(self, reader: rtc.TextStreamReader) -> None:
         """Read a transcription stream to its end; note its segment if it ended final."""
-        segment_id = (reader.info.attributes or {}).get("lk.segment_id", "")
+        segment_id = (reader.info.attributes or {}).get(SEGMENT_ID, "")
         with contextlib.suppress(Exception):  # a stream cut short by an outage is not final
             await reader.read_all()
-            final = (reader.info.attributes or {}).get("lk.transcription_final") == "true"
+            final = (reader.info.attributes or {}).get(FINAL) == "true"
             if final and segment_id and segment_id not in self.delivered_finals:
                 self.delivered_finals.append(segment_id)
 
@@ -442,8 +444,8 @@ class SimulatedCall:
 
     def _attributes(self, segment_id: str, role: Role, final: bool) -> dict[str, str]:
         return {
-            "lk.segment_id": segment_id,
-            "lk.transcription_final": "true" if final else "false",
+            SEGMENT_ID: segment_id,
+            FINAL: "true" if final else "false",
             "lk.transcribed_track_id": self._track_sids[role],
         }
 
@@ -463,7 +465,7 @@ class SimulatedCall:
         finally:
             self._speaking["agent"] = False
         final = self._attributes(segment_id, "agent", True)
-        del final["lk.segment_id"]
+        del final[SEGMENT_ID]
         await writer.aclose(attributes=final)
         return True
 
