@@ -50,6 +50,9 @@ DEVICE_BLOCK_S = 0.005
 FRAME_MS = 20
 TARGET_MS = FRAME_MS / 2 + 10.0  # each track's ring: 20 ms on average
 
+REINSTALL = "pip install --force-reinstall snoop-tui"
+"""What puts back a package of ours that went missing."""
+
 _NO_PORTAUDIO = (
     "The PortAudio library is not installed, so call audio cannot play. "
     "Install it (Debian/Ubuntu: sudo apt install libportaudio2) and try again."
@@ -76,7 +79,7 @@ def _import_portaudio_module(name: str) -> ModuleType:
     except ModuleNotFoundError as exc:  # the package itself, not the library it loads
         raise AudioUnavailable(
             f"The {exc.name or name} package is missing, so call audio cannot play. "
-            "Reinstall snoop-tui (pip install --force-reinstall snoop-tui) and try again."
+            f"Reinstall snoop-tui ({REINSTALL}) and try again."
         ) from exc
     except (OSError, ImportError) as exc:
         raise AudioUnavailable(_NO_PORTAUDIO) from exc

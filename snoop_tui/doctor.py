@@ -275,7 +275,7 @@ def _devices_within(timeout: float) -> list[Check]:
 
 def _devices_checks() -> list[Check]:
     # Loads PortAudio, and the mixer that plays through it: only for this check.
-    from snoop_tui.audio import import_rtmixer, list_output_devices
+    from snoop_tui.audio import REINSTALL, import_rtmixer, list_output_devices
 
     try:
         devices = list_output_devices()
@@ -285,8 +285,7 @@ def _devices_checks() -> list[Check]:
     try:
         import_rtmixer()
     except SnoopError as error:
-        reinstall = "pip install --force-reinstall snoop-tui"
-        return [Check("portaudio", "fail", error.message, reinstall)]
+        return [Check("portaudio", "fail", error.message, REINSTALL)]
     found = Check("portaudio", "ok", "PortAudio is installed")
     if not devices:
         message = "no audio output: Listen will say so, and the transcript still streams"
