@@ -57,7 +57,7 @@ import numpy.typing as npt
 from livekit import rtc
 from livekit.rtc.media_devices import MediaDevices, OutputPlayer
 
-from bench.common import thread_cpu
+from bench.common import thread_cpu, thread_kind
 from snoop_tui.audio import DEVICE_BLOCK_S, FRAME_MS, AudioPlayer, PlayerStats
 from snoop_tui.jitter import Int16Array, JitterBuffer
 from tests.fixtures_audio import SimOutlet, drift_events, private_null_sink
@@ -231,11 +231,11 @@ class _ObservedAudioPlayer(AudioPlayer):
 def _python_threads_cpu() -> float:
     """CPU seconds of this process's threads started for Python or PortAudio, but the main
     one: the audio callback's, in C (CPython 3.11 names no thread)."""
-    main = threading.get_native_id()
+    pid = os.getpid()
     return sum(
         seconds
-        for tid, (name, seconds) in thread_cpu(os.getpid()).items()
-        if name == "python" and tid != main
+        for tid, (name, seconds) in thread_cpu(pid).items()
+        if thread_kind(pid, tid, name) == "threads"
     )
 
 

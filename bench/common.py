@@ -96,6 +96,18 @@ def thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
     return threads
 
 
+def thread_kind(pid: int, tid: int, name: str) -> str:
+    """What a thread of process `pid` is, by its id and name: "main", "pulse", "threads"
+    or "native" (the kinds `bench.cpu` splits a process's CPU into)."""
+    if tid == pid:
+        return "main"
+    if name == "threaded-ml":  # libpulse's threaded main loop
+        return "pulse"
+    if name == "python":  # threads Python or PortAudio started (CPython 3.11 names none)
+        return "threads"
+    return "native"  # tokio-rt-worker, network_thread, worker_thread, SyntheticAudioD...
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -40,6 +40,7 @@ from bench.common import (
     stop_child,
     talking_call,
     thread_cpu,
+    thread_kind,
 )
 from bench.report import Report, Row, note
 from bench.terminal import Terminal
@@ -56,16 +57,6 @@ KIND_NAMES = {
 }
 PER_THREAD = ("panel", "call", "bare", "floor")
 """The processes whose CPU is split by thread in the report."""
-
-
-def thread_kind(pid: int, tid: int, name: str) -> str:
-    if tid == pid:
-        return "main"
-    if name == "threaded-ml":  # libpulse's threaded main loop
-        return "pulse"
-    if name == "python":  # threads Python or PortAudio started (CPython 3.11 names none)
-        return "threads"
-    return "native"  # tokio-rt-worker, network_thread, worker_thread, SyntheticAudioD...
 
 
 def _by_kind(pid: int, before: dict[int, tuple[str, float]]) -> dict[str, float]:
