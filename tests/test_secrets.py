@@ -22,18 +22,10 @@ from snoop_tui.session import CallState
 from snoop_tui.settings import Settings
 from tests.live import SIZE, badge, in_process_app, list_participants, running_call, wait_for
 from tests.mischief import MARKUP_AND_ESCAPES, Mischief
-from tests.terminal import Run, run_in_terminal
+from tests.terminal import CREDENTIAL, Run, run_in_terminal
+from tests.terminal import env as _env
 
-CREDENTIAL = "ak_demo_sensitive"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
-
-
-def _env(base_url: str) -> dict[str, str]:
-    return {
-        "ANYREACH_API_URL": base_url,
-        "ANYREACH_TOKEN": CREDENTIAL,
-        "ANYREACH_CONFIG": "/nonexistent",
-    }
 
 
 def _assert_no_secrets(where: str, text: str) -> None:
