@@ -84,3 +84,8 @@ async def list_participants(server: Any, room: str) -> list[Any]:
     async with api.LiveKitAPI(server.http_url, server.api_key, server.api_secret) as lk:
         response = await lk.room.list_participants(api.ListParticipantsRequest(room=room))
     return list(response.participants)
+
+
+async def observer_in(server: Any, room: str) -> bool:
+    """Whether a hidden participant (a listener) is in the room."""
+    return any(p.permission.hidden for p in await list_participants(server, room))

@@ -13,19 +13,9 @@ from typing import Any
 import pytest
 
 from snoop_tui import errors
-from tests.terminal import run_in_terminal
+from tests.terminal import CREDENTIAL, env, run_in_terminal
 
-CREDENTIAL = "ak_demo_sensitive"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}")
-
-
-def _env(base_url: str, credential: str = CREDENTIAL, **extra: str) -> dict[str, str]:
-    return {
-        "ANYREACH_API_URL": base_url,
-        "ANYREACH_TOKEN": credential,
-        "ANYREACH_CONFIG": "/nonexistent",
-        **extra,
-    }
 
 
 def _assert_clean_failure(run: Any, error: type[errors.SnoopError], words: str) -> None:
@@ -60,21 +50,21 @@ def test_credential_failures(
 ) -> None:
     conversation_id, _ = new_conversation
     run = run_in_terminal(
-        ["watch", conversation_id], _env(platform_api.base_url, credential, **extra)
+        ["watch", conversation_id], env(platform_api.base_url, ANYREACH_TOKEN=credential, **extra)
     )
     _assert_clean_failure(run, error, words)
     assert credential not in run.output
 
 
 def test_unknown_conversation(platform_api: Any) -> None:
-    run = run_in_terminal(["watch", "conv_does_not_exist"], _env(platform_api.base_url))
+    run = run_in_terminal(["watch", "conv_does_not_exist"], env(platform_api.base_url))
     _assert_clean_failure(run, errors.ConversationNotFound, "was not found")
 
 
 def test_conversation_that_is_not_active(platform_api: Any, new_conversation: Any) -> None:
     conversation_id, _ = new_conversation
     platform_api.patch_conversation(conversation_id, status="completed")
-    run = run_in_terminal(["watch", conversation_id], _env(platform_api.base_url))
+    run = run_in_terminal(["watch", conversation_id], env(platform_api.base_url))
     _assert_clean_failure(run, errors.ConversationNotActive, "is not active (409)")
 
 
@@ -99,13 +89,13 @@ def test_platform_faults(
 ) -> None:
     conversation_id, _ = new_conversation
     platform_api.patch_conversation(conversation_id, fault=fault)
-    run = run_in_terminal(["watch", conversation_id], _env(platform_api.base_url))
+    run = run_in_terminal(["watch", conversation_id], env(platform_api.base_url))
     _assert_clean_failure(run, error, words)
 
 
 def test_platform_that_cannot_be_reached() -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    run = run_in_terminal(["watch", "conv_1"], _env(url))
+    run = run_in_terminal(["watch", "conv_1"], env(url))
     _assert_clean_failure(run, errors.PlatformUnreachable, "Cannot reach the platform")
 
 
@@ -113,7 +103,7 @@ def test_platform_that_does_not_answer_in_time(platform_api: Any, new_conversati
     conversation_id, _ = new_conversation
     platform_api.patch_conversation(conversation_id, fault="slow")
     run = run_in_terminal(
-        ["watch", conversation_id], _env(platform_api.base_url, ANYREACH_TIMEOUT="1")
+        ["watch", conversation_id], env(platform_api.base_url, ANYREACH_TIMEOUT="1")
     )
     _assert_clean_failure(run, errors.PlatformTimeout, "did not answer within 1 s")
 

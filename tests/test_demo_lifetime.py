@@ -25,10 +25,9 @@ from typing import Any
 
 import pytest
 
-from tests.live import running_call
+from tests.live import observer_in, running_call
 from tests.terminal import Terminal, children, command_of, gone, live_panel, until
 from tests.terminal import env as panel_env
-from tests.test_panel_process import observer_in
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ENDED_WITHIN = 10.0

@@ -13,8 +13,8 @@ from typing import Any
 
 from snoop_tui.first_frame import NOTICE, first_frame
 from snoop_tui.terminal_caps import ASCII, UNICODE
+from tests.terminal import env as terminal_env
 from tests.terminal import run_in_terminal
-from tests.test_cli_errors import _env
 
 TEXTUAL_TAKES_OVER = "\x1b[?1004h"  # Textual's driver turns focus reports on as it starts
 CURSOR_AT = re.compile(r"\x1b\[(\d+);(\d+)H")
@@ -49,7 +49,7 @@ def test_a_short_terminal_moves_it_up_and_a_narrow_one_cuts_it_to_fit() -> None:
 
 
 def test_watch_shows_the_first_frame_before_textual_starts(platform_api: Any) -> None:
-    run = run_in_terminal(["watch", "conv_does_not_exist"], _env(platform_api.base_url))
+    run = run_in_terminal(["watch", "conv_does_not_exist"], terminal_env(platform_api.base_url))
     assert "was not found" in run.output  # the call could not be opened: the app says so
     first = run.output.index("Conversation")
     assert first < run.output.index(TEXTUAL_TAKES_OVER)
@@ -68,7 +68,7 @@ def test_a_panel_that_cannot_start_leaves_the_first_frame_and_says_why(
         "    raise ConfigError('The panel could not start.')\n"
         "snoop_tui.launch.make_app = cannot_start\n"
     )
-    env = _env(platform_api.base_url, PYTHONPATH=str(tmp_path))
+    env = terminal_env(platform_api.base_url, PYTHONPATH=str(tmp_path))
     run = run_in_terminal(["watch", "conv_1"], env)
     assert run.code == 2, run.output
     drawn = run.output.index("conv_1", run.output.index("Conversation"))

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.live import list_participants, running_call
+from tests.live import observer_in, running_call
 from tests.terminal import (
     CREDENTIAL,
     Terminal,
@@ -34,10 +34,6 @@ from tests.terminal import (
 
 # What a full-screen program switches on and must be switched off again.
 RESTORED = (b"\x1b[?1049l", b"\x1b[?25h", b"\x1b[?1000l", b"\x1b[?1003l", b"\x1b[?2004l")
-
-
-async def observer_in(server: Any, room: str) -> bool:
-    return any(p.permission.hidden for p in await list_participants(server, room))
 
 
 @dataclass
