@@ -5,16 +5,19 @@ the room with `livekit.rtc` (auto-subscribe on), registers a handler for the
 `lk.transcription` text streams that reads each stream to its end and throws the
 text away, and, with `--read-audio`, reads every frame of every audio track through
 `rtc.AudioStream` (48 kHz mono, the SDK's default; 10 ms frames unless `--frame-ms`
-asks for longer ones) and throws it away. Nothing else: no roles, no transcript model,
-no UI, no playback. `python -m bench` measures its CPU
+asks for longer ones) and throws it away; with `--no-audio`, it subscribes to no track at
+all (auto-subscribe off: the transcription still comes, over the data channel). Nothing
+else: no roles, no transcript model, no UI, no playback. `python -m bench` measures its CPU
 and RSS like the panel's, and its start as "process start to subscribed".
 
 It prints, each on a line of its own, `connected T`, `subscribed T` (the first audio
-track subscribed) with T on the system's monotonic clock (shared by every process,
-so the benchmark can subtract its own start time), then runs until SIGTERM or until
-stdin closes.
+track subscribed; never with `--no-audio`) with T on the system's monotonic clock
+(shared by every process, so the benchmark can subtract its own start time), then runs
+until SIGTERM or until stdin closes; as it leaves, it prints `speaker_changes N`: how
+many active-speaker updates the server sent it.
 
-    python -m bench.bare_subscriber --api-url URL --conversation ID [--read-audio] [--frame-ms N]
+    python -m bench.bare_subscriber --api-url URL --conversation ID [--read-audio | --no-audio]
+        [--frame-ms N]
 """
 
 from __future__ import annotations
@@ -51,7 +54,12 @@ def say(what: str) -> None:
 
 
 async def run(
-    api_url: str, conversation_id: str, credential: str, read_audio: bool, frame_ms: int | None
+    api_url: str,
+    conversation_id: str,
+    credential: str,
+    read_audio: bool,
+    frame_ms: int | None,
+    subscribe: bool = True,
 ) -> None:
     grant = await asyncio.to_thread(listener_token, api_url, conversation_id, credential)
     room = rtc.Room()
@@ -89,8 +97,15 @@ async def run(
                 spawn(discard_audio(track))
 
     room.register_text_stream_handler(TRANSCRIPTION_TOPIC, on_text)
+    speaker_changes = 0
+
+    def on_speakers(_speakers: list[rtc.Participant]) -> None:
+        nonlocal speaker_changes
+        speaker_changes += 1
+
     room.on("track_subscribed", on_track)
-    await room.connect(grant["url"], grant["token"], rtc.RoomOptions(auto_subscribe=True))
+    room.on("active_speakers_changed", on_speakers)
+    await room.connect(grant["url"], grant["token"], rtc.RoomOptions(auto_subscribe=subscribe))
     say("connected")
 
     done = asyncio.Event()
@@ -102,6 +117,7 @@ async def run(
     for task in list(tasks):
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    print(f"speaker_changes {speaker_changes}", flush=True)
     await room.disconnect()
 
 
@@ -110,13 +126,22 @@ def main() -> int:
     parser.add_argument("--api-url", required=True)
     parser.add_argument("--conversation", required=True)
     parser.add_argument("--credential", default="ak_demo_sensitive")
-    parser.add_argument("--read-audio", action="store_true", help="also read every audio frame")
+    audio = parser.add_mutually_exclusive_group()
+    audio.add_argument("--read-audio", action="store_true", help="also read every audio frame")
+    audio.add_argument("--no-audio", action="store_true", help="subscribe to no track")
     parser.add_argument(
         "--frame-ms", type=int, default=None, help="audio frame length (the SDK's default: 10)"
     )
     args = parser.parse_args()
     asyncio.run(
-        run(args.api_url, args.conversation, args.credential, args.read_audio, args.frame_ms)
+        run(
+            args.api_url,
+            args.conversation,
+            args.credential,
+            args.read_audio,
+            args.frame_ms,
+            subscribe=not args.no_audio,
+        )
     )
     return 0
 

@@ -310,6 +310,8 @@ class BareSubscriber:
         self.started = started
         """When this process was asked for (just before it was spawned)."""
         self.events: dict[str, float] = {}
+        self.speaker_changes: int | None = None
+        """Active-speaker updates the server sent it (printed as it leaves: after `stop`)."""
 
     @property
     def pid(self) -> int:
@@ -323,10 +325,13 @@ class BareSubscriber:
         *,
         read_audio: bool = False,
         frame_ms: int | None = None,
+        audio: bool = True,
     ) -> BareSubscriber:
-        """Spawn it and wait until it has subscribed to an audio track."""
+        """Spawn it and wait until it has subscribed to an audio track (joined, without
+        `audio`: it then subscribes to none)."""
         argv = ["-m", "bench.bare_subscriber", "--api-url", stack.api_url]
         argv += ["--conversation", conversation] + (["--read-audio"] if read_audio else [])
+        argv += [] if audio else ["--no-audio"]
         argv += ["--frame-ms", str(frame_ms)] if frame_ms else []
         started = time.monotonic()
         proc = await asyncio.create_subprocess_exec(
@@ -338,8 +343,9 @@ class BareSubscriber:
             cwd=REPO_ROOT,
         )
         bare = cls(proc, started)
+        ready = "subscribed" if audio else "connected"
         try:
-            while "subscribed" not in bare.events:
+            while ready not in bare.events:
                 assert proc.stdout is not None
                 line = await asyncio.wait_for(proc.stdout.readline(), 60)
                 if not line:
@@ -356,3 +362,8 @@ class BareSubscriber:
 
     async def stop(self) -> None:
         await stop_child(self.proc)
+        assert self.proc.stdout is not None
+        for line in (await self.proc.stdout.read()).decode().splitlines():
+            what, _, value = line.partition(" ")
+            if what == "speaker_changes":
+                self.speaker_changes = int(value)
