@@ -58,7 +58,8 @@ from livekit import rtc
 from livekit.rtc.media_devices import MediaDevices, OutputPlayer
 
 from bench.common import thread_cpu, thread_kind
-from snoop_tui.audio import DEVICE_BLOCK_S, FRAME_MS, AudioPlayer, PlayerStats
+from snoop_tui.audio import FRAME_MS, AudioPlayer, PlayerStats
+from snoop_tui.audio_output import DEVICE_BLOCK_S
 from snoop_tui.jitter import Int16Array, JitterBuffer
 from tests.fixtures_audio import SimOutlet, drift_events, private_null_sink
 

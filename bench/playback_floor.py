@@ -22,7 +22,7 @@ import threading
 import time
 from typing import Any
 
-from snoop_tui.audio import import_rtmixer, import_sounddevice, stream_settings
+from snoop_tui.audio_output import import_rtmixer, import_sounddevice, stream_settings
 
 
 def main() -> int:

@@ -298,7 +298,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _devices() -> int:
-    from snoop_tui.audio import list_output_devices
+    from snoop_tui.audio_output import list_output_devices
 
     devices = list_output_devices()
     if not devices:

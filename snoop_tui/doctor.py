@@ -275,7 +275,7 @@ def _devices_within(timeout: float) -> list[Check]:
 
 def _devices_checks() -> list[Check]:
     # Loads PortAudio, and the mixer that plays through it: only for this check.
-    from snoop_tui.audio import REINSTALL, import_rtmixer, list_output_devices
+    from snoop_tui.audio_output import REINSTALL, import_rtmixer, list_output_devices
 
     try:
         devices = list_output_devices()

@@ -21,7 +21,8 @@ from typing import Any
 
 from livekit import rtc
 
-from snoop_tui.audio import DEVICE_LATENCY_S, AudioPlayer
+from snoop_tui.audio import AudioPlayer
+from snoop_tui.audio_output import DEVICE_LATENCY_S
 from snoop_tui.call_audio import CallAudio
 from snoop_tui.errors import AudioUnavailable
 from snoop_tui.events import (

@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pytest
 
 from snoop_tui import audio as audio_module
-from snoop_tui.audio import FRAME_MS, AudioPlayer, OutputDevice, list_output_devices
+from snoop_tui.audio import FRAME_MS, AudioPlayer
+from snoop_tui.audio_output import DEVICE_BLOCK_S, OutputDevice, list_output_devices
 from snoop_tui.errors import AudioUnavailable
 from snoop_tui.jitter import JitterBuffer
 from tests.fixtures_audio import NullSink, SimOutlet, band_energy, peak
@@ -428,7 +429,7 @@ def test_the_output_opens_at_48_khz_where_the_device_takes_it(
         assert player.sample_rate == opened
         options = portaudio.options[-1]
         assert options["samplerate"] == opened
-        assert options["blocksize"] == round(opened * audio_module.DEVICE_BLOCK_S)
+        assert options["blocksize"] == round(opened * DEVICE_BLOCK_S)
     finally:
         player.close()
 

@@ -14,7 +14,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from snoop_tui.audio import DEVICE_BLOCK_S, FRAME_MS, TARGET_MS, AudioPlayer
+from snoop_tui.audio import FRAME_MS, TARGET_MS, AudioPlayer
+from snoop_tui.audio_output import DEVICE_BLOCK_S
 from snoop_tui.jitter import FULL_SCALE, STRETCH_LIMIT, STRETCH_SLEW_PER_S, JitterBuffer
 from tests.fixtures_audio import SimOutlet, band_energy, drift_events
 

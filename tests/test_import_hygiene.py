@@ -76,6 +76,13 @@ def test_the_call_process_does_not_load_textual() -> None:
     assert "textual" not in loaded_by("snoop_tui.call_process")
 
 
+def test_listing_the_audio_outputs_loads_no_numpy() -> None:
+    """`snoop-tui devices` and the doctor list the outputs from `audio_output`, which
+    leaves numpy (about 150 ms of CPU) to the player."""
+    assert "numpy" not in loaded_by("snoop_tui.audio_output")
+    assert "numpy" in loaded_by("snoop_tui.audio")
+
+
 def test_the_guard_loads_no_event_loop_machinery() -> None:
     """`snoop-tui` itself (the guard, whose fork becomes the panel) stays small: asyncio
     alone takes about 30 ms to import, all of it before the first frame."""
