@@ -16,7 +16,6 @@ import faulthandler
 import logging
 import os
 import signal
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ from snoop_tui.commands import (
 )
 from snoop_tui.errors import SnoopError
 from snoop_tui.events import CallEvent, SpeakersChanged, TranscriptUpdated
+from snoop_tui.forked import run_then_exit
 from snoop_tui.lifeline import die_with_parent
 from snoop_tui.local_call import InProcessCall
 from snoop_tui.logs import configure_logging
@@ -204,4 +204,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_then_exit(main)  # as a forked call process ends: none of LiveKit's exit handlers

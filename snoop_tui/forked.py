@@ -35,9 +35,10 @@ def can_fork() -> bool:
 
 
 def run_then_exit(run: Callable[[], int]) -> NoReturn:
-    """In a forked child: run, then end the process with run's exit code, whatever
-    its threads are doing, flushing what it wrote but running none of the parent's
-    exit handlers."""
+    """Run, then end the process with run's exit code, whatever its threads are doing,
+    flushing what it wrote but running no exit handler: in a forked child, none of the
+    parent's; in a process with LiveKit loaded, not the SDK's, which tears its native
+    runtime down around threads that may still call back."""
     code = 1
     try:
         code = run()

@@ -17,7 +17,6 @@ import contextlib
 import json
 import math
 import signal
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -26,6 +25,7 @@ import numpy as np
 from livekit import api, rtc
 
 from snoop_tui.demo.livekit_server import add_api_secret_option, exit_within, starter_alive
+from snoop_tui.forked import run_then_exit
 
 Role = Literal["agent", "caller"]
 Kind = Literal["agent", "sip", "standard"]
@@ -669,4 +669,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Once the call has ended, the process ends at once: LiveKit's exit handler tears its
+    # native runtime down around WebRTC's threads, and a callback of theirs can panic
+    # across the C boundary and abort the process (seen once: SIGABRT after "call ended").
+    run_then_exit(main)
